@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../core/errors.ts';
+import { configSchema, type Config, type ConfigInput } from './schema.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Kind = 'string' | 'int' | 'bool' | 'list';
+
+/** Environment variables and the config field each one sets. */
+const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
+  ['PARLEY_DATA_DIR', 'dataDir', 'string'],
+  ['PARLEY_LOG_LEVEL', 'logLevel', 'string'],
+  ['PARLEY_DEVELOPMENT_MODE', 'developmentMode', 'bool'],
+  ['PARLEY_HTTP_HOST', 'http.host', 'string'],
+  ['PARLEY_HTTP_PORT', 'http.port', 'int'],
+  ['REDIS_URL', 'redis.url', 'string'],
+  ['PARLEY_REDIS_URL', 'redis.url', 'string'],
+  ['PARLEY_REDIS_PORT', 'redis.port', 'int'],
+  ['PARLEY_REDIS_PREFIX', 'redis.keyPrefix', 'string'],
+  ['PARLEY_SHARDS', 'runtime.shards', 'int'],
+  ['PARLEY_MAILBOX_LIMIT', 'runtime.mailboxLimit', 'int'],
+  ['PARLEY_MAX_INFLIGHT_PER_SHARD', 'runtime.maxInflightPerShard', 'int'],
+  ['PARLEY_PASSIVATE_AFTER_MS', 'runtime.passivateAfterMs', 'int'],
+  ['PARLEY_ENCRYPTION_KEY', 'delivery.encryptionKey', 'string'],
+  ['PARLEY_DELIVERY_ATTEMPTS', 'delivery.attempts', 'int'],
+  ['PARLEY_DELIVERY_BACKOFF_BASE_MS', 'delivery.backoffBaseMs', 'int'],
+  ['PARLEY_DELIVERY_BACKOFF_MAX_MS', 'delivery.backoffMaxMs', 'int'],
+  ['PARLEY_DELIVERY_STALLED_INTERVAL_MS', 'delivery.stalledIntervalMs', 'int'],
+  ['PARLEY_TENANT', 'federation.tenant', 'string'],
+  ['PARLEY_LOCAL_DOMAINS', 'federation.localDomains', 'list'],
+  ['PARLEY_DEFAULT_ACTION', 'federation.defaultAction', 'string'],
+  ['PARLEY_LOOPBACK', 'connectors.loopback.enabled', 'bool'],
+  ['PARLEY_LOOPBACK_PLATFORMS', 'connectors.loopback.platforms', 'list'],
+  ['PARLEY_LOOPBACK_SINK', 'connectors.loopback.sink', 'string'],
+  ['PARLEY_LOOPBACK_STREAM', 'connectors.loopback.stream', 'string'],
+];
+
+function convert(name: string, raw: string, kind: Kind): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got "${raw}"`);
+      return Number(raw);
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+      throw new ConfigError(name, `expected true or false, got "${raw}"`);
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const child = node[part];
+    if (typeof child !== 'object' || child === null || Array.isArray(child)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates a config object; throws ConfigError naming the first bad field. */
+export function parseConfig(input: unknown): Readonly<Config> {
+  const r = configSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    throw new ConfigError(field, issue?.message ?? 'invalid');
+  }
+  return deepFreeze(r.data);
+}
+
+/** The one place that reads the environment: file from PARLEY_CONFIG, then PARLEY_* overrides. */
+export function loadConfig(env: Env = process.env, overrides: ConfigInput = {}): Readonly<Config> {
+  let base: Record<string, unknown> = {};
+  const file = env.PARLEY_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError('PARLEY_CONFIG', `cannot read ${file}: ${(e as Error).message}`);
+    }
+    try {
+      base = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError('PARLEY_CONFIG', `${file} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+      throw new ConfigError('PARLEY_CONFIG', `${file} must hold a JSON object`);
+    }
+  }
+  const merged: Record<string, unknown> = structuredClone({ ...base, ...overrides });
+  for (const [name, path, kind] of ENV_MAP) {
+    const raw = env[name];
+    if (raw !== undefined) setPath(merged, path, convert(name, raw, kind));
+  }
+  return parseConfig(merged);
+}

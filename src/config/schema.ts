@@ -1,0 +1,85 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { PLATFORMS, domainSchema } from '../core/address.ts';
+import { domainRuleSchema } from '../core/policy.ts';
+
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().positive();
+
+export const configSchema = z.object({
+  dataDir: z.string().min(1).default('.parley'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Set only for local trials: relaxes authentication in connectors that have it. */
+  developmentMode: z.boolean().default(false),
+  http: z
+    .object({ host: z.string().default('0.0.0.0'), port: port.default(3978) })
+    .prefault({}),
+  redis: z
+    .object({
+      /** External Redis; without it Parley manages its own redis-server child. */
+      url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+      /** Port of the managed redis-server; 0 picks a free one. */
+      port: port.default(0),
+      binary: z.string().default('redis-server'),
+      keyPrefix: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default('parley'),
+    })
+    .prefault({}),
+  runtime: z
+    .object({
+      shards: z.number().int().min(1).max(64).default(Math.max(1, os.availableParallelism())),
+      /** Messages queued for one actor while it is being revived. */
+      mailboxLimit: z.number().int().min(1).default(10_000),
+      /** Un-acknowledged messages per shard before ingress waits. */
+      maxInflightPerShard: z.number().int().min(1).default(20_000),
+      passivateAfterMs: ms.default(10 * 60_000),
+      passivateSweepMs: ms.default(30_000),
+      snapshotTtlDays: z.number().int().min(1).default(90),
+      drainTimeoutMs: ms.default(15_000),
+    })
+    .prefault({}),
+  delivery: z
+    .object({
+      /** base64 of 32 bytes; default: a key generated once in the data dir. */
+      encryptionKey: z
+        .string()
+        .refine((k) => Buffer.from(k, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+        .optional(),
+      attempts: z.number().int().min(1).max(100).default(8),
+      backoffBaseMs: ms.default(500),
+      backoffMaxMs: ms.default(60_000),
+      timeoutMs: ms.default(15_000),
+      concurrency: z.number().int().min(1).max(1000).default(64),
+      batchMaxItems: z.number().int().min(1).max(10_000).default(500),
+      stalledIntervalMs: ms.default(5_000),
+      idempotencyTtlSeconds: z.number().int().min(60).default(7 * 24 * 3600),
+    })
+    .prefault({}),
+  federation: z
+    .object({
+      tenant: z.string().min(1).default('default'),
+      /** The organisation's own federated domains: parties there are internal. */
+      localDomains: z.array(domainSchema).default(['parley.local']),
+      defaultAction: z.enum(['allow', 'block']).default('allow'),
+      domains: z.array(domainRuleSchema).default([]),
+      disabledUsers: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  connectors: z
+    .object({
+      loopback: z
+        .object({
+          enabled: z.boolean().default(false),
+          platforms: z.array(z.enum(PLATFORMS)).min(1).default(['loopback']),
+          /** Where deliveries go: kept in memory, or appended to a Redis stream. */
+          sink: z.enum(['memory', 'redis-stream']).default('redis-stream'),
+          stream: z.string().default('parley:loopback:out'),
+          /** Enables POST /loopback/v1/ingest for driving Parley from outside. */
+          http: z.boolean().default(true),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

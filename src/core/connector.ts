@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import type { Platform } from './address.ts';
+import type { Envelope } from './envelope.ts';
+import type { ErrorInfo } from './errors.ts';
+import type { RouteSpec } from './http.ts';
+
+/** One message for a connector to deliver. `key` is stable across redeliveries. */
+export interface DeliveryItem {
+  key: string;
+  env: Envelope;
+  attempt: number;
+}
+
+export type DeliveryResult = { ok: true } | { ok: false; error: ErrorInfo };
+
+export type ConnectorState = 'starting' | 'up' | 'reconnecting' | 'down' | 'stopped';
+
+export interface ConnectorStatus {
+  state: ConnectorState;
+  since: number;
+  detail?: string;
+}
+
+export type IngestOutcome = 'accepted' | 'duplicate' | 'blocked' | 'rejected';
+
+/** What Parley answers once a message is durably enqueued (or refused). */
+export interface IngestAck {
+  id: string;
+  outcome: IngestOutcome;
+  error?: ErrorInfo;
+}
+
+/** What the hub offers a connector. Connectors know nothing else of the runtime. */
+export interface HubPort {
+  /** Validates, routes and resolves once the message's effects are durable. */
+  ingest(input: unknown): Promise<IngestAck>;
+  ingestMany(inputs: readonly unknown[]): Promise<IngestAck[]>;
+  route(spec: RouteSpec): void;
+  readonly log: Logger;
+}
+
+export interface Connector {
+  /** Unique name; also names its delivery queue. */
+  readonly name: string;
+  readonly platforms: readonly Platform[];
+  start(hub: HubPort): Promise<void>;
+  stop(): Promise<void>;
+  status(): ConnectorStatus;
+  /**
+   * Delivers items in order and stops at the first failure: the result array
+   * covers the attempted prefix, every entry ok but possibly the last.
+   */
+  deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]>;
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { addressSchema } from './address.ts';
+import { ERROR_CODES, EnvelopeError } from './errors.ts';
+import { richTextSchema } from './richtext.ts';
+
+/**
+ * The canonical message model. Every connector translates its protocol to and
+ * from this union; nothing protocol-specific reaches the actors.
+ */
+const id = z.string().min(1).max(256);
+
+const base = {
+  /** Globally unique id given by the ingress connector (or the platform). */
+  id,
+  /** Milliseconds since the epoch. */
+  ts: z.number().int().nonnegative(),
+  from: addressSchema,
+  to: addressSchema,
+  /** Conversation this belongs to when it is not a 1:1 chat (channel, group, room). */
+  chatId: id.optional(),
+  /** Id of the message this one quotes or answers (reply-by-quote). */
+  replyTo: id.optional(),
+};
+
+export const PRESENCE_SHOWS = ['available', 'away', 'xa', 'dnd', 'offline'] as const;
+export const TYPING_STATES = ['composing', 'paused', 'active', 'inactive', 'gone'] as const;
+
+export const profileSchema = z.object({
+  displayName: z.string().max(256).optional(),
+  email: z.string().max(320).optional(),
+  title: z.string().max(256).optional(),
+  organization: z.string().max(256).optional(),
+  phone: z.string().max(64).optional(),
+  avatarUrl: z.string().max(2048).optional(),
+});
+export type Profile = z.infer<typeof profileSchema>;
+
+export const envelopeSchema = z.discriminatedUnion('type', [
+  z.object({ ...base, type: z.literal('im'), body: richTextSchema }),
+  z.object({
+    ...base,
+    type: z.literal('presence'),
+    show: z.enum(PRESENCE_SHOWS),
+    status: z.string().max(1024).optional(),
+  }),
+  z.object({ ...base, type: z.literal('typing'), state: z.enum(TYPING_STATES) }),
+  z.object({
+    ...base,
+    type: z.literal('reaction'),
+    target: id,
+    emoji: z.string().min(1).max(64),
+    action: z.enum(['add', 'remove']),
+  }),
+  z.object({ ...base, type: z.literal('edit'), target: id, body: richTextSchema }),
+  z.object({ ...base, type: z.literal('delete'), target: id }),
+  z.object({
+    ...base,
+    type: z.literal('file'),
+    name: z.string().min(1).max(512),
+    size: z.number().int().nonnegative(),
+    mime: z.string().max(255),
+    url: z.url({ protocol: /^https?$/ }).max(4096),
+    expiresAt: z.number().int().optional(),
+  }),
+  z.object({ ...base, type: z.literal('contact-request'), message: z.string().max(1024).optional() }),
+  z.object({
+    ...base,
+    type: z.literal('contact-response'),
+    decision: z.enum(['accepted', 'declined', 'removed']),
+  }),
+  z.object({ ...base, type: z.literal('profile-request') }),
+  z.object({ ...base, type: z.literal('profile-response'), profile: profileSchema }),
+  z.object({
+    ...base,
+    type: z.literal('invite'),
+    room: z.object({ id, name: z.string().max(256).optional() }),
+    reason: z.string().max(1024).optional(),
+  }),
+  z.object({ ...base, type: z.literal('receipt'), target: id, status: z.enum(['delivered', 'read']) }),
+  z.object({
+    ...base,
+    type: z.literal('error'),
+    code: z.enum(ERROR_CODES),
+    message: z.string().max(2048),
+    /** Id of the envelope that failed. */
+    target: id.optional(),
+    retryable: z.boolean(),
+  }),
+]);
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+export type EnvelopeType = Envelope['type'];
+export type EnvelopeOf<T extends EnvelopeType> = Extract<Envelope, { type: T }>;
+
+/** Validates untrusted input; throws EnvelopeError listing every problem with its path. */
+export function parseEnvelope(input: unknown): Envelope {
+  const r = envelopeSchema.safeParse(input);
+  if (r.success) return r.data;
+  throw new EnvelopeError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
+}

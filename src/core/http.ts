@@ -1,0 +1,29 @@
+/** The HTTP seam between the server and whoever serves a route (connectors, admin). */
+export interface HttpRequest {
+  method: string;
+  path: string;
+  query: string;
+  /** Lower-cased header names. */
+  headers: Readonly<Record<string, string>>;
+  body: Buffer;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  /** Larger bodies are refused with 413 before the handler runs. */
+  maxBodyBytes: number;
+  handler: HttpHandler;
+}
+
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+}

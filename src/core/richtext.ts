@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * Parley's one rich-text representation: a small, flat, safe AST. Connectors
+ * convert Teams HTML, XEP-0393 styling and SIP text/html to and from it.
+ * Nothing in it can carry script or markup: only text, marks, links with
+ * http(s)/mailto/xmpp/sip hrefs, and mentions. Depth is fixed (blocks hold
+ * inlines), so a hostile input cannot nest it deeply.
+ */
+export const MARKS = ['bold', 'italic', 'strike', 'code'] as const;
+export type Mark = (typeof MARKS)[number];
+
+const SAFE_HREF = /^(https?:|mailto:|xmpp:|sip:|sips:)/i;
+const MAX_TEXT = 64 * 1024;
+
+const textNode = z.object({
+  t: z.literal('text'),
+  v: z.string().max(MAX_TEXT),
+  marks: z.array(z.enum(MARKS)).max(MARKS.length).optional(),
+});
+const linkNode = z.object({
+  t: z.literal('link'),
+  href: z.string().max(2048).refine((h) => SAFE_HREF.test(h), { message: 'link scheme not allowed' }),
+  v: z.string().max(MAX_TEXT),
+});
+const mentionNode = z.object({ t: z.literal('mention'), id: z.string().max(512), v: z.string().max(256) });
+const breakNode = z.object({ t: z.literal('br') });
+
+export const inlineSchema = z.discriminatedUnion('t', [textNode, linkNode, mentionNode, breakNode]);
+export type Inline = z.infer<typeof inlineSchema>;
+
+const inlines = z.array(inlineSchema).max(4096);
+
+export const blockSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('p'), c: inlines }),
+  z.object({ t: z.literal('quote'), c: inlines, author: z.string().max(256).optional() }),
+  z.object({ t: z.literal('pre'), v: z.string().max(MAX_TEXT), lang: z.string().max(32).optional() }),
+  z.object({ t: z.literal('list'), ordered: z.boolean(), items: z.array(inlines).max(1024) }),
+]);
+export type Block = z.infer<typeof blockSchema>;
+
+export const richTextSchema = z.object({ blocks: z.array(blockSchema).max(1024) });
+export type RichText = z.infer<typeof richTextSchema>;
+
+export function fromPlainText(text: string): RichText {
+  const paragraphs = text.split(/\r?\n\r?\n/);
+  return {
+    blocks: paragraphs.map((p) => {
+      const lines = p.split(/\r?\n/);
+      const c: Inline[] = [];
+      lines.forEach((line, i) => {
+        if (i > 0) c.push({ t: 'br' });
+        if (line.length > 0) c.push({ t: 'text', v: line });
+      });
+      return { t: 'p', c };
+    }),
+  };
+}
+
+function inlineText(nodes: readonly Inline[]): string {
+  let out = '';
+  for (const n of nodes) {
+    if (n.t === 'br') out += '\n';
+    else if (n.t === 'link') out += n.v && n.v !== n.href ? `${n.v} (${n.href})` : n.href;
+    else if (n.t === 'mention') out += n.v.startsWith('@') ? n.v : `@${n.v}`;
+    else out += n.v;
+  }
+  return out;
+}
+
+/** Plain-text fallback, for platforms and clients that show no formatting. */
+export function toPlainText(rt: RichText): string {
+  return rt.blocks
+    .map((b) => {
+      switch (b.t) {
+        case 'p':
+          return inlineText(b.c);
+        case 'quote':
+          return inlineText(b.c)
+            .split('\n')
+            .map((l) => `> ${l}`)
+            .join('\n');
+        case 'pre':
+          return b.v;
+        case 'list':
+          return b.items.map((item, i) => `${b.ordered ? `${i + 1}.` : '-'} ${inlineText(item)}`).join('\n');
+      }
+    })
+    .join('\n\n');
+}

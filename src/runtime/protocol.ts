@@ -1,0 +1,58 @@
+import { Packr } from 'msgpackr';
+import type { Origin } from '../../actors/types.ts';
+import type { IngestOutcome } from '../core/connector.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { ErrorInfo } from '../core/errors.ts';
+import type { MetadataEvent } from '../core/metadata.ts';
+import type { PolicySnapshot } from '../core/policy.ts';
+
+/** One message routed to an actor: [sequence, actor key, origin, envelope]. */
+export type Routed = [seq: number, key: string, origin: Origin, env: Envelope];
+/** The answer for one routed message: [sequence, outcome, error or null]. */
+export type Ack = [seq: number, outcome: IngestOutcome, error: ErrorInfo | null];
+
+export interface ShardStats {
+  shard: number;
+  resident: number;
+  loading: number;
+  heapUsed: number;
+  processed: number;
+  restarts: number;
+  passivated: number;
+  flushesInFlight: number;
+}
+
+/** Main thread -> shard worker. */
+export type ToShard =
+  | { k: 'batch'; items: Routed[] }
+  | { k: 'policy'; snapshot: PolicySnapshot }
+  | { k: 'spawn'; keys: string[]; id: number }
+  | { k: 'passivate'; id: number; all: boolean }
+  | { k: 'stats'; id: number; gc: boolean }
+  | { k: 'drain'; id: number };
+
+/** Shard worker -> main thread. */
+export type FromShard =
+  | { k: 'ready' }
+  | { k: 'acks'; acks: Ack[]; meta: MetadataEvent[] }
+  | { k: 'done'; id: number; count: number }
+  | { k: 'stats'; id: number; stats: ShardStats }
+  | { k: 'fatal'; message: string };
+
+/**
+ * msgpackr with records: each batch carries the envelope shape once and then
+ * only values, which is what makes thousands of envelopes per postMessage cheap.
+ */
+const packr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false });
+
+export function encode(msg: ToShard | FromShard): Uint8Array {
+  return packr.pack(msg);
+}
+
+export function decodeToShard(buf: Uint8Array): ToShard {
+  return packr.unpack(buf) as ToShard;
+}
+
+export function decodeFromShard(buf: Uint8Array): FromShard {
+  return packr.unpack(buf) as FromShard;
+}

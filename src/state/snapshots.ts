@@ -1,0 +1,32 @@
+import type { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false });
+
+/** Actor state snapshots in Redis, one key per actor, read and written in batches. */
+export class SnapshotStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  private key(actor: string): string {
+    return `${this.prefix}:actor:${actor}`;
+  }
+
+  async loadMany(actors: readonly string[]): Promise<Array<unknown | undefined>> {
+    if (actors.length === 0) return [];
+    const raw = await this.redis.mgetBuffer(...actors.map((a) => this.key(a)));
+    return raw.map((b) => (b ? (packr.unpack(b) as unknown) : undefined));
+  }
+
+  async saveMany(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+    if (entries.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const [actor, state] of entries) p.set(this.key(actor), packr.pack(state), 'EX', this.ttlSeconds);
+    const res = await p.exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+}
