@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import { MemorySink } from '../analytics/sink.ts';
+import type { AnalyticsSink } from '../analytics/sink.ts';
+import type { Config } from './config/schema.ts';
+import { buildConnectors } from './connectors/index.ts';
+import type { Connector } from './core/connector.ts';
+import { Hub } from './runtime/hub.ts';
+import { healthRoutes } from './server/health-routes.ts';
+import { HttpServer } from './server/http-server.ts';
+import { ManagedRedis } from './state/managed-redis.ts';
+
+export interface App {
+  hub: Hub;
+  server: HttpServer;
+  httpPort: number;
+  redisUrl: string;
+  managedRedis: ManagedRedis | undefined;
+  connectors: readonly Connector[];
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  log?: Logger;
+  sink?: AnalyticsSink;
+  /** Replaces the connectors the config would build (tests). */
+  connectors?: (redisUrl: string) => Connector[];
+}
+
+/** Composes Parley: Redis (managed or external), HTTP server, hub, connectors. */
+export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
+  const log = opts.log ?? pino({ level: config.logLevel, base: { app: 'parley' } });
+  let managedRedis: ManagedRedis | undefined;
+  let redisUrl = config.redis.url;
+  if (!redisUrl) {
+    managedRedis = await ManagedRedis.start({
+      binary: config.redis.binary,
+      dir: path.join(config.dataDir, 'redis'),
+      port: config.redis.port,
+      log,
+      supervise: true,
+    });
+    redisUrl = managedRedis.url;
+    log.info({ url: redisUrl, dir: path.resolve(config.dataDir, 'redis') }, 'managed redis-server running (AOF everysec)');
+  }
+  const server = new HttpServer({ host: config.http.host, port: config.http.port, log });
+  const connectors = opts.connectors ? opts.connectors(redisUrl) : buildConnectors(config, redisUrl);
+  const hub = await Hub.start({
+    config,
+    redisUrl,
+    connectors,
+    sink: opts.sink ?? new MemorySink(100_000),
+    log,
+    addRoute: (spec) => server.addRoute(spec),
+  });
+  for (const r of healthRoutes(hub)) server.addRoute(r);
+  const httpPort = await server.listen();
+  log.info({ port: httpPort, host: config.http.host }, 'HTTP server listening');
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await server.close();
+      await hub.stop();
+      await managedRedis?.stop();
+    })());
+  return { hub, server, httpPort, redisUrl, managedRedis, connectors, log, stop };
+}

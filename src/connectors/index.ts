@@ -1,0 +1,24 @@
+import type { Config } from '../config/schema.ts';
+import type { Connector } from '../core/connector.ts';
+import { connectRedis } from '../state/redis.ts';
+import { LoopbackConnector } from './loopback/loopback.ts';
+
+export { LoopbackConnector } from './loopback/loopback.ts';
+
+/** The connectors the configuration enables. Each registers through the Connector interface only. */
+export function buildConnectors(config: Readonly<Config>, redisUrl: string): Connector[] {
+  const list: Connector[] = [];
+  const lb = config.connectors.loopback;
+  if (lb.enabled) {
+    list.push(
+      new LoopbackConnector({
+        platforms: lb.platforms,
+        sink: lb.sink,
+        stream: lb.stream,
+        http: lb.http,
+        ...(lb.sink === 'redis-stream' ? { redis: connectRedis(redisUrl, 'parley-loopback') } : {}),
+      }),
+    );
+  }
+  return list;
+}

@@ -1,0 +1,38 @@
+import { Packr } from 'msgpackr';
+import { addressKey } from '../core/address.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { ContentCipher } from './crypto.ts';
+
+/** One envelope on its way to a connector. */
+export interface OutboundItem {
+  /** Idempotency key: the same for every redelivery of this envelope to this recipient. */
+  key: string;
+  chat: string;
+  env: Envelope;
+}
+
+/** What a delivery job holds: only counts in the clear, content sealed. */
+export interface JobPayload {
+  v: 1;
+  n: number;
+  c: string;
+}
+
+const packr = new Packr({ useRecords: true, moreTypes: false });
+
+export function idempotencyKey(env: Envelope): string {
+  return `${env.id}>${addressKey(env.to)}`;
+}
+
+export function queueName(connector: string): string {
+  return `deliver-${connector}`;
+}
+
+export function sealItems(items: readonly OutboundItem[], cipher: ContentCipher, queue: string): JobPayload {
+  return { v: 1, n: items.length, c: cipher.seal(packr.pack(items), queue).toString('base64') };
+}
+
+export function openItems(payload: JobPayload, cipher: ContentCipher, queue: string): OutboundItem[] {
+  if (payload?.v !== 1 || typeof payload.c !== 'string') throw new Error('delivery job: unknown payload format');
+  return packr.unpack(cipher.open(Buffer.from(payload.c, 'base64'), queue)) as OutboundItem[];
+}

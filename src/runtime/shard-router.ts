@@ -1,0 +1,199 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Origin } from '../../actors/types.ts';
+import type { IngestAck } from '../core/connector.ts';
+import type { Envelope } from '../core/envelope.ts';
+import { ParleyError } from '../core/errors.ts';
+import type { MetadataEvent } from '../core/metadata.ts';
+import type { PolicySnapshot } from '../core/policy.ts';
+import { shardOf } from './hash.ts';
+import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard } from './protocol.ts';
+import type { ShardWorkerData } from './shard-worker.ts';
+
+interface Pending {
+  id: string;
+  shard: number;
+  resolve(ack: IngestAck): void;
+}
+
+interface Shard {
+  worker: Worker;
+  batch: Routed[];
+  inflight: number;
+  /** Ingress calls waiting for room in this shard. */
+  waiters: Array<() => void>;
+  ready: Promise<void>;
+}
+
+export interface RouterOptions {
+  shards: number;
+  maxInflightPerShard: number;
+  data: Omit<ShardWorkerData, 'shard'>;
+  log: Logger;
+  onMetadata(events: MetadataEvent[]): void;
+}
+
+const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
+const shardModule = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href;
+
+/**
+ * Main-thread side of the actor runtime: hashes actor keys to shards (worker
+ * threads), batches messages to each shard once per turn, and resolves each
+ * ingress call when its shard acknowledges it. A shard with too many
+ * unacknowledged messages makes new callers wait: memory stays bounded.
+ */
+export class ShardRouter {
+  private readonly shards: Shard[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly requests = new Map<number, (msg: FromShard) => void>();
+  private seq = 0;
+  private reqId = 0;
+  private flushScheduled = false;
+  private stopping = false;
+
+  constructor(private readonly opts: RouterOptions) {}
+
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  async start(): Promise<void> {
+    for (let i = 0; i < this.opts.shards; i++) this.shards.push(this.spawn(i));
+    await Promise.all(this.shards.map((s) => s.ready));
+  }
+
+  private spawn(index: number): Shard {
+    const workerData: ShardWorkerData & { entry: string } = { ...this.opts.data, shard: index, entry: shardModule };
+    const worker = new Worker(workerEntry, { workerData, name: `parley-shard-${index}` });
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((r) => (markReady = r));
+    const shard: Shard = { worker, batch: [], inflight: 0, waiters: [], ready };
+    worker.on('message', (buf: Uint8Array) => {
+      const msg = decodeFromShard(buf);
+      if (msg.k === 'ready') markReady();
+      else this.onShardMessage(shard, msg);
+    });
+    worker.on('error', (err) => this.opts.log.error({ err, shard: index }, 'shard worker error'));
+    worker.on('exit', (code) => this.onExit(index, shard, code));
+    return shard;
+  }
+
+  private onExit(index: number, shard: Shard, code: number): void {
+    if (this.shards[index] !== shard) return;
+    // Everything unacknowledged on this shard is refused as retryable; the sender tries again.
+    for (const [seq, p] of this.pending) {
+      if (p.shard !== index) continue;
+      this.pending.delete(seq);
+      p.resolve({ id: p.id, outcome: 'rejected', error: new ParleyError('OVERLOADED', 'shard restarted').toInfo() });
+    }
+    shard.inflight = 0;
+    shard.waiters.splice(0).forEach((w) => w());
+    if (this.stopping) return;
+    this.opts.log.error({ shard: index, code }, 'shard worker exited; restarting it');
+    this.shards[index] = this.spawn(index);
+  }
+
+  private onShardMessage(shard: Shard, msg: FromShard): void {
+    switch (msg.k) {
+      case 'acks': {
+        for (const [seq, outcome, error] of msg.acks) {
+          const p = this.pending.get(seq);
+          if (!p) continue;
+          this.pending.delete(seq);
+          p.resolve(error ? { id: p.id, outcome, error } : { id: p.id, outcome });
+        }
+        shard.inflight -= msg.acks.length;
+        let room = this.opts.maxInflightPerShard - shard.inflight;
+        while (room-- > 0 && shard.waiters.length > 0) shard.waiters.shift()?.();
+        if (msg.meta.length > 0) this.opts.onMetadata(msg.meta);
+        return;
+      }
+      case 'fatal':
+        this.opts.log.error({ message: msg.message }, 'shard reported a fatal error');
+        return;
+      case 'ready':
+        return;
+      default: {
+        const cb = this.requests.get(msg.id);
+        if (cb) {
+          this.requests.delete(msg.id);
+          cb(msg);
+        }
+      }
+    }
+  }
+
+  async submit(key: string, origin: Origin, env: Envelope): Promise<IngestAck> {
+    if (this.stopping) return { id: env.id, outcome: 'rejected', error: new ParleyError('SHUTTING_DOWN').toInfo() };
+    const index = shardOf(key, this.shards.length);
+    let shard = this.shards[index] as Shard;
+    while (shard.inflight >= this.opts.maxInflightPerShard) {
+      await new Promise<void>((r) => shard.waiters.push(r));
+      shard = this.shards[index] as Shard;
+    }
+    const seq = ++this.seq;
+    shard.inflight++;
+    shard.batch.push([seq, key, origin, env]);
+    this.scheduleFlush();
+    return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, resolve }));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const shard of this.shards) {
+        if (shard.batch.length === 0) continue;
+        const items = shard.batch;
+        shard.batch = [];
+        this.send(shard, { k: 'batch', items });
+      }
+    });
+  }
+
+  private send(shard: Shard, msg: ToShard): void {
+    const buf = encode(msg);
+    shard.worker.postMessage(buf, [buf.buffer as ArrayBuffer]);
+  }
+
+  broadcastPolicy(snapshot: PolicySnapshot): void {
+    for (const s of this.shards) this.send(s, { k: 'policy', snapshot });
+  }
+
+  private request(index: number, make: (id: number) => ToShard): Promise<FromShard> {
+    const id = ++this.reqId;
+    return new Promise((resolve) => {
+      this.requests.set(id, resolve);
+      this.send(this.shards[index] as Shard, make(id));
+    });
+  }
+
+  async spawnActors(keys: readonly string[]): Promise<void> {
+    const per: string[][] = this.shards.map(() => []);
+    for (const k of keys) per[shardOf(k, this.shards.length)]?.push(k);
+    await Promise.all(per.map((list, i) => this.request(i, (id) => ({ k: 'spawn', keys: list, id }))));
+  }
+
+  async passivate(all: boolean): Promise<number> {
+    const res = await Promise.all(this.shards.map((_, i) => this.request(i, (id) => ({ k: 'passivate', id, all }))));
+    return res.reduce((n, m) => n + (m.k === 'done' ? m.count : 0), 0);
+  }
+
+  async stats(gc = false): Promise<ShardStats[]> {
+    const res = await Promise.all(this.shards.map((_, i) => this.request(i, (id) => ({ k: 'stats', id, gc }))));
+    return res.flatMap((m) => (m.k === 'stats' ? [m.stats] : []));
+  }
+
+  /** Refuses new work, waits for every acknowledgement, persists actor state, ends the workers. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await Promise.race([
+      Promise.all(this.shards.map((_, i) => this.request(i, (id) => ({ k: 'drain', id })))),
+      new Promise((r) => setTimeout(r, Math.max(1000, deadline - Date.now()))),
+    ]);
+    await Promise.all(this.shards.map((s) => s.worker.terminate()));
+  }
+}

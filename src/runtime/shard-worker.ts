@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { parentPort, workerData } from 'node:worker_threads';
+import { behaviourFor } from '../../actors/index.ts';
+import type { ActorContext, StepResult } from '../../actors/types.ts';
+import type { Platform } from '../core/address.ts';
+import { errorInfo, ParleyError, type ErrorInfo } from '../core/errors.ts';
+import { metadataFor, type MetadataEvent } from '../core/metadata.ts';
+import { CompiledPolicy, type PolicySnapshot } from '../core/policy.ts';
+import { chatIdFor } from '../core/routing.ts';
+import { ContentCipher } from '../delivery/crypto.ts';
+import { idempotencyKey } from '../delivery/items.ts';
+import { Outbox, type OutboxBatch } from '../delivery/outbox.ts';
+import { connectRedis } from '../state/redis.ts';
+import { SnapshotStore } from '../state/snapshots.ts';
+import { ActorHost } from './actor-host.ts';
+import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard } from './protocol.ts';
+
+export interface ShardWorkerData {
+  shard: number;
+  redisUrl: string;
+  prefix: string;
+  contentKey: Uint8Array;
+  /** Which connector (delivery queue) serves each platform. */
+  routes: Partial<Record<Platform, string>>;
+  localDomains: string[];
+  defaultTenant: string;
+  policy: PolicySnapshot;
+  mailboxLimit: number;
+  batchMaxItems: number;
+  snapshotTtlSeconds: number;
+  passivateAfterMs: number;
+  passivateSweepMs: number;
+}
+
+const MAX_FLUSHES_IN_FLIGHT = 4;
+const data = workerData as ShardWorkerData;
+const port = parentPort;
+if (!port) throw new Error('shard-worker must run in a worker thread');
+
+const localDomains = new Set(data.localDomains);
+const metaCtx = { localDomains, defaultTenant: data.defaultTenant };
+let policy = new CompiledPolicy(data.policy, localDomains);
+const redis = connectRedis(data.redisUrl, `parley-shard-${data.shard}`);
+const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds);
+const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems);
+
+let acks: Ack[] = [];
+let meta: MetadataEvent[] = [];
+let flushScheduled = false;
+let flushesInFlight = 0;
+
+function post(msg: FromShard): void {
+  const buf = encode(msg);
+  port?.postMessage(buf, [buf.buffer as ArrayBuffer]);
+}
+
+function context(): ActorContext {
+  return { policy, defaultTenant: data.defaultTenant, now: Date.now(), newId: randomUUID };
+}
+
+function reject(item: Routed, error: ErrorInfo): void {
+  meta.push(metadataFor(item[3], chatIdFor(item[3]), 'failed', error.code, metaCtx));
+  acks.push([item[0], 'rejected', error]);
+  scheduleFlush();
+}
+
+function onStep(item: Routed, result: StepResult<unknown>): void {
+  let error: ErrorInfo | null = result.error ?? null;
+  let outcome = result.outcome;
+  for (const effect of result.effects) {
+    if (effect.kind === 'metadata') {
+      meta.push(effect.event);
+      continue;
+    }
+    const connector = data.routes[effect.env.to.platform];
+    if (!connector) {
+      const e = new ParleyError('NO_CONNECTOR', `no connector for platform ${effect.env.to.platform}`).toInfo();
+      meta.push(metadataFor(effect.env, effect.chatId, 'failed', e.code, metaCtx));
+      if (effect.env === item[3]) {
+        outcome = 'rejected';
+        error = e;
+      }
+      continue;
+    }
+    outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env });
+  }
+  acks.push([item[0], outcome, error]);
+  scheduleFlush();
+}
+
+const host = new ActorHost({
+  behaviourFor,
+  load: (keys) => snapshots.loadMany(keys),
+  onStep,
+  onCrash: (item, err) => {
+    console.error(`shard ${data.shard}: actor ${item[1]} failed and was restarted: ${(err as Error)?.stack ?? String(err)}`);
+    reject(item, new ParleyError('ACTOR_FAILED', `actor ${item[1]} failed`).toInfo());
+  },
+  onOverflow: (item) => reject(item, new ParleyError('OVERLOADED', `mailbox of ${item[1]} is full`).toInfo()),
+  afterLoad: scheduleFlush,
+  onLoadError: (err) => console.error(`shard ${data.shard}: snapshot load failed, retrying: ${String(err)}`),
+  mailboxLimit: data.mailboxLimit,
+  context,
+});
+
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flush);
+}
+
+async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await Promise.all([outbox.commit(batch), snapshots.saveMany(dirty)]);
+      return;
+    } catch (err) {
+      console.error(`shard ${data.shard}: durable write failed (attempt ${attempt}), retrying: ${String(err)}`);
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+    }
+  }
+}
+
+/** Writes this turn's deliveries and changed states, then acknowledges the messages behind them. */
+function flush(): void {
+  flushScheduled = false;
+  if (flushesInFlight >= MAX_FLUSHES_IN_FLIGHT) return;
+  if (acks.length === 0 && outbox.size === 0 && meta.length === 0) return;
+  const batch = outbox.take();
+  const dirty = host.takeDirty();
+  const myAcks = acks;
+  const myMeta = meta;
+  acks = [];
+  meta = [];
+  flushesInFlight++;
+  void commit(batch, dirty).then(() => {
+    flushesInFlight--;
+    post({ k: 'acks', acks: myAcks, meta: myMeta });
+    if (acks.length > 0 || outbox.size > 0) scheduleFlush();
+  });
+}
+
+let gcFn: (() => void) | undefined;
+function collectGarbage(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+}
+
+async function persistDirty(): Promise<void> {
+  await commit(new Map(), host.takeDirty());
+}
+
+const sweep = setInterval(() => {
+  void persistDirty().then(() => host.passivate(Math.floor(data.passivateAfterMs / 1000)));
+}, data.passivateSweepMs);
+sweep.unref();
+
+async function handle(msg: ToShard): Promise<void> {
+  switch (msg.k) {
+    case 'batch': {
+      const ctx = context();
+      for (const item of msg.items) host.receive(item, ctx);
+      return;
+    }
+    case 'policy':
+      policy = new CompiledPolicy(msg.snapshot, localDomains);
+      return;
+    case 'spawn':
+      host.spawn(msg.keys);
+      post({ k: 'done', id: msg.id, count: host.resident });
+      return;
+    case 'passivate': {
+      await persistDirty();
+      const n = host.passivate(msg.all ? -1 : Math.floor(data.passivateAfterMs / 1000));
+      post({ k: 'done', id: msg.id, count: n });
+      return;
+    }
+    case 'stats': {
+      if (msg.gc) collectGarbage();
+      post({
+        k: 'stats',
+        id: msg.id,
+        stats: {
+          shard: data.shard,
+          resident: host.resident,
+          loading: host.loading,
+          heapUsed: v8.getHeapStatistics().used_heap_size,
+          processed: host.processed,
+          restarts: host.restarts,
+          passivated: host.passivated,
+          flushesInFlight,
+        },
+      });
+      return;
+    }
+    case 'drain': {
+      while (flushesInFlight > 0 || acks.length > 0 || outbox.size > 0) {
+        flush();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await persistDirty();
+      clearInterval(sweep);
+      await outbox.close();
+      redis.disconnect();
+      post({ k: 'done', id: msg.id, count: host.resident });
+      return;
+    }
+  }
+}
+
+port.on('message', (buf: Uint8Array) => {
+  handle(decodeToShard(buf)).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
+});
+redis.on('error', (err) => console.error(`shard ${data.shard}: redis: ${err.message}`));
+post({ k: 'ready' });
