@@ -39,7 +39,8 @@ export function gate<S>(state: S, input: ActorInput, ctx: ActorContext): StepRes
   const env = input.env;
   const meta = { localDomains: ctx.policy.localDomains, defaultTenant: ctx.defaultTenant };
   const effects: Effect[] = [{ kind: 'metadata', event: metadataFor(env, chatIdFor(env), 'blocked', decision.code, meta, ctx.now) }];
-  if (env.type !== 'error') {
+  // An error goes back only to a sender Parley serves: never between two outside parties.
+  if (env.type !== 'error' && (ctx.policy.isLocal(env.from) || ctx.policy.isLocal(env.to))) {
     const err = errorFor(env, decision.code, decision.reason, ctx);
     effects.push({ kind: 'deliver', env: err, chatId: chatIdFor(err) });
   }

@@ -27,7 +27,8 @@ function withContact(contacts: Record<string, Contact>, key: string, c: Contact 
   return next;
 }
 
-function applyContact(state: UserState, env: Envelope, outbound: boolean, now: number): UserState {
+/** The new state, or undefined when the envelope makes no sense in the current state (dropped). */
+function applyContact(state: UserState, env: Envelope, outbound: boolean, now: number): UserState | undefined {
   const peer = addressKey(outbound ? env.to : env.from);
   const current = state.contacts[peer];
   if (env.type === 'contact-request') {
@@ -36,6 +37,10 @@ function applyContact(state: UserState, env: Envelope, outbound: boolean, now: n
     return { ...state, contacts: withContact(state.contacts, peer, next) };
   }
   if (env.type === 'contact-response') {
+    // RFC 6121 3.1.5: an approval nobody asked for is ignored.
+    if (env.decision === 'accepted' && current?.state !== (outbound ? 'pending-in' : 'pending-out')) {
+      return current?.state === 'accepted' ? state : undefined;
+    }
     const next: Contact | undefined =
       env.decision === 'accepted' ? { state: 'accepted', since: current?.since ?? now } : undefined;
     return { ...state, contacts: withContact(state.contacts, peer, next) };
@@ -56,7 +61,9 @@ export const userSessionBehaviour: Behaviour<UserState> = {
     if (env.type === 'presence' && outbound) {
       next = { ...next, presence: { show: env.show, ts: env.ts, ...(env.status !== undefined ? { status: env.status } : {}) } };
     } else if (env.type === 'contact-request' || env.type === 'contact-response') {
-      next = applyContact(next, env, outbound, ctx.now);
+      const applied = applyContact(next, env, outbound, ctx.now);
+      if (!applied) return { state: next, effects: [], outcome: 'accepted' };
+      next = applied;
     }
     return { state: next, effects: [forward(env)], outcome: 'accepted' };
   },

@@ -64,6 +64,17 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[parts[parts.length - 1] as string] = value;
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Objects merge field by field; arrays and scalars replace. */
+function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(source)) {
+    const cur = target[k];
+    target[k] = isPlainObject(cur) && isPlainObject(v) ? deepMerge(cur, v) : v;
+  }
+  return target;
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     for (const v of Object.values(value)) deepFreeze(v);
@@ -103,7 +114,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigInput = {}):
       throw new ConfigError('PARLEY_CONFIG', `${file} must hold a JSON object`);
     }
   }
-  const merged: Record<string, unknown> = structuredClone({ ...base, ...overrides });
+  const merged = deepMerge(structuredClone(base), structuredClone(overrides) as Record<string, unknown>);
   for (const [name, path, kind] of ENV_MAP) {
     const raw = env[name];
     if (raw !== undefined) setPath(merged, path, convert(name, raw, kind));

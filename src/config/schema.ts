@@ -26,7 +26,7 @@ export const configSchema = z.object({
     .prefault({}),
   runtime: z
     .object({
-      shards: z.number().int().min(1).max(64).default(Math.max(1, os.availableParallelism())),
+      shards: z.number().int().min(1).max(64).default(Math.min(64, Math.max(1, os.availableParallelism()))),
       /** Messages queued for one actor while it is being revived. */
       mailboxLimit: z.number().int().min(1).default(10_000),
       /** Un-acknowledged messages per shard before ingress waits. */
@@ -42,7 +42,7 @@ export const configSchema = z.object({
       /** base64 of 32 bytes; default: a key generated once in the data dir. */
       encryptionKey: z
         .string()
-        .refine((k) => Buffer.from(k, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+        .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes, base64-encoded (44 characters)')
         .optional(),
       attempts: z.number().int().min(1).max(100).default(8),
       backoffBaseMs: ms.default(500),

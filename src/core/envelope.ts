@@ -92,9 +92,14 @@ export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeType = Envelope['type'];
 export type EnvelopeOf<T extends EnvelopeType> = Extract<Envelope, { type: T }>;
 
+const MAX_ISSUES_SHOWN = 20;
+
 /** Validates untrusted input; throws EnvelopeError listing every problem with its path. */
 export function parseEnvelope(input: unknown): Envelope {
   const r = envelopeSchema.safeParse(input);
   if (r.success) return r.data;
-  throw new EnvelopeError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
+  const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  const shown = issues.slice(0, MAX_ISSUES_SHOWN);
+  if (issues.length > MAX_ISSUES_SHOWN) shown.push(`...and ${issues.length - MAX_ISSUES_SHOWN} more`);
+  throw new EnvelopeError(shown);
 }

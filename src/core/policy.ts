@@ -83,8 +83,8 @@ export class CompiledPolicy {
     return { allowed: true };
   }
 
-  private userCheck(a: Address): PolicyDecision | undefined {
+  private userCheck(a: Pick<Address, 'platform' | 'id'>): PolicyDecision | undefined {
     if (!this.disabled.has(addressKey(a))) return undefined;
-    return { allowed: false, code: 'POLICY_USER_DISABLED', reason: `federation is disabled for ${a.id}` };
+    return { allowed: false, code: 'POLICY_USER_DISABLED', reason: 'federation is disabled for this user' };
   }
 }

@@ -12,6 +12,8 @@ export type Mark = (typeof MARKS)[number];
 
 const SAFE_HREF = /^(https?:|mailto:|xmpp:|sip:|sips:)/i;
 const MAX_TEXT = 64 * 1024;
+const MAX_INLINES_SCHEMA = 4096;
+const MAX_BLOCKS_SCHEMA = 1024;
 
 const textNode = z.object({
   t: z.literal('text'),
@@ -29,7 +31,7 @@ const breakNode = z.object({ t: z.literal('br') });
 export const inlineSchema = z.discriminatedUnion('t', [textNode, linkNode, mentionNode, breakNode]);
 export type Inline = z.infer<typeof inlineSchema>;
 
-const inlines = z.array(inlineSchema).max(4096);
+const inlines = z.array(inlineSchema).max(MAX_INLINES_SCHEMA);
 
 export const blockSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('p'), c: inlines }),
@@ -39,11 +41,26 @@ export const blockSchema = z.discriminatedUnion('t', [
 ]);
 export type Block = z.infer<typeof blockSchema>;
 
-export const richTextSchema = z.object({ blocks: z.array(blockSchema).max(1024) });
+export const richTextSchema = z.object({ blocks: z.array(blockSchema).max(MAX_BLOCKS_SCHEMA) });
 export type RichText = z.infer<typeof richTextSchema>;
+
+const MAX_INLINES = MAX_INLINES_SCHEMA;
+const MAX_BLOCKS = MAX_BLOCKS_SCHEMA;
 
 export function fromPlainText(text: string): RichText {
   const paragraphs = text.split(/\r?\n\r?\n/);
+  const oversized =
+    paragraphs.length > MAX_BLOCKS ||
+    paragraphs.some((p) => {
+      const lines = p.split(/\r?\n/);
+      return lines.length * 2 > MAX_INLINES || lines.some((l) => l.length > MAX_TEXT);
+    });
+  if (oversized) {
+    // Too big to structure: one paragraph of raw chunks, which still renders back to the same text.
+    const c: Inline[] = [];
+    for (let i = 0; i < text.length; i += MAX_TEXT) c.push({ t: 'text', v: text.slice(i, i + MAX_TEXT) });
+    return { blocks: [{ t: 'p', c }] };
+  }
   return {
     blocks: paragraphs.map((p) => {
       const lines = p.split(/\r?\n/);

@@ -11,7 +11,8 @@ export function chatIdFor(env: Pick<Envelope, 'from' | 'to' | 'chatId'>): string
   if (env.chatId) return env.chatId;
   const a = addressKey(env.from);
   const b = addressKey(env.to);
-  return a < b ? `${a}|${b}` : `${b}|${a}`;
+  // Length-prefixed so that no pair of ids can spell another pair.
+  return a < b ? `p:${a.length}:${a}|${b}` : `p:${b.length}:${b}|${a}`;
 }
 
 /** Which actor processes the envelope: per-chat order for conversations, per-user for sessions. */
@@ -20,5 +21,6 @@ export function actorKeyFor(env: Envelope, localDomains: ReadonlySet<string>): s
     const internal = localDomains.has(env.from.domain) || !localDomains.has(env.to.domain) ? env.from : env.to;
     return `user:${addressKey(internal)}`;
   }
-  return `chat:${chatIdFor(env)}`;
+  // Group ids are namespaced apart from pair keys (which start with `p:`).
+  return env.chatId ? `chat:g:${env.chatId}` : `chat:${chatIdFor(env)}`;
 }

@@ -94,7 +94,7 @@ describe('CompiledPolicy.decide', () => {
     const p = policy({ disabledUsers: [addressKey(alice)] });
     const out = p.decide({ from: alice, to: bob });
     expect(out).toMatchObject({ allowed: false, code: 'POLICY_USER_DISABLED' });
-    if (!out.allowed) expect(out.reason).toContain(alice.id);
+    if (!out.allowed) expect(out.reason).not.toContain(alice.id); // the reason may reach an external sender: no internal ids
     expect(p.decide({ from: bob, to: alice })).toMatchObject({ allowed: false, code: 'POLICY_USER_DISABLED' });
     expect(p.decide({ from: carol, to: bob })).toEqual({ allowed: true });
   });

@@ -12,7 +12,7 @@ describe('chatIdFor', () => {
     const out = chatIdFor({ from: alice, to: bob });
     const back = chatIdFor({ from: bob, to: alice });
     expect(out).toBe(back);
-    expect(out).toBe('teams:alice-aad-id|xmpp:bob@partner.example');
+    expect(out).toBe('p:18:teams:alice-aad-id|xmpp:bob@partner.example');
   });
 
   it('is the same for any envelope type of the pair', () => {
@@ -43,12 +43,12 @@ describe('actorKeyFor', () => {
     const out = actorKeyFor(sample(type, { from: alice, to: bob }), local);
     const back = actorKeyFor(sample(type, { from: bob, to: alice }), local);
     expect(out).toBe(back);
-    expect(out).toBe(type === 'invite' ? 'chat:19:channel@thread' : `chat:${chatIdFor({ from: alice, to: bob })}`);
+    expect(out).toBe(type === 'invite' ? 'chat:g:19:channel@thread' : `chat:${chatIdFor({ from: alice, to: bob })}`);
   });
 
   it('routes a group message by its chatId', () => {
-    expect(actorKeyFor({ ...sample('im'), chatId: 'g1' }, local)).toBe('chat:g1');
-    expect(actorKeyFor({ ...sample('im', { from: bob, to: alice }), chatId: 'g1' }, local)).toBe('chat:g1');
+    expect(actorKeyFor({ ...sample('im'), chatId: 'g1' }, local)).toBe('chat:g:g1');
+    expect(actorKeyFor({ ...sample('im', { from: bob, to: alice }), chatId: 'g1' }, local)).toBe('chat:g:g1');
   });
 
   it.each(USER_TYPES)('routes outbound and inbound %s to the internal user session', (type) => {

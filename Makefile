@@ -1,0 +1,45 @@
+# Parley: `make run` starts it with embedded defaults, `make test` runs the whole suite.
+# Both install what is missing first.
+SHELL := /bin/bash
+NODE_MIN := 20.19
+DEBIAN_PACKAGES := redis-server
+
+.PHONY: deps .deps-system run test typecheck lint bench clean
+
+deps: .deps-system node_modules/.installed
+
+.deps-system:
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number);const [x,y]="$(NODE_MIN)".split(".").map(Number);if(a<x||(a===x&&b<y)){console.error("Parley needs Node.js >= $(NODE_MIN), found "+process.versions.node);process.exit(1)}'
+	@missing=""; for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Parley needs:$$missing. Install with: sudo apt-get install -y$$missing (or set REDIS_URL to use your own Redis)"; exit 1; \
+	  fi; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+run: deps
+	node bin/parley.js run
+
+typecheck: deps
+	npm run typecheck
+
+lint: deps
+	npm run lint
+
+test: deps
+	npm run typecheck
+	npm run lint
+	npx vitest run
+
+bench: deps
+	npm run bench
+
+clean:
+	rm -rf node_modules .parley test-output
