@@ -115,9 +115,18 @@ export function loadConfig(env: Env = process.env, overrides: ConfigInput = {}):
     }
   }
   const merged = deepMerge(structuredClone(base), structuredClone(overrides) as Record<string, unknown>);
+  const fromEnv = new Map<string, string>();
   for (const [name, path, kind] of ENV_MAP) {
     const raw = env[name];
-    if (raw !== undefined) setPath(merged, path, convert(name, raw, kind));
+    if (raw === undefined) continue;
+    setPath(merged, path, convert(name, raw, kind));
+    fromEnv.set(path, name);
   }
-  return parseConfig(merged);
+  try {
+    return parseConfig(merged);
+  } catch (e) {
+    const source = e instanceof ConfigError ? [...fromEnv].find(([path]) => e.field === path || e.field.startsWith(`${path}.`)) : undefined;
+    if (!source || !(e instanceof ConfigError)) throw e;
+    throw new ConfigError(e.field, `${e.message.replace(/^[^:]*: [^:]*: /, '')} (set by ${source[1]})`);
+  }
 }

@@ -1,0 +1,398 @@
+/**
+ * The spine benchmark: Redis and raw BullMQ baselines, then the relay (ingest ->
+ * chat actor on a shard -> durable outbox in BullMQ -> dispatcher -> loopback
+ * far side) on a real Hub with 1 and 2 shards, its latency at half of peak,
+ * and the heap cost of an idle actor. See docs/benchmarks.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue, Worker } from 'bullmq';
+import type { IngestAck } from '../src/core/connector.ts';
+import { connectRedis } from '../src/state/redis.ts';
+import { chatMessage, LOCAL_DOMAIN, machineInfo, startBenchHub, startBenchRedis, type BenchHub, type MachineInfo } from './lib/env.ts';
+import { FarSide, type Phase } from './lib/farside.ts';
+import { closedLoop, paced } from './lib/load.ts';
+import { mb, percentiles, round, sleep } from './lib/stats.ts';
+import { printTable } from './lib/table.ts';
+
+const num = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const v = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+
+/** Sizes; the SPINE_* environment variables shrink them for a quick trial. */
+const P = {
+  redisOps: num('SPINE_REDIS_OPS', 200_000),
+  redisPipeline: 1_000,
+  bullmqMessages: num('SPINE_BULLMQ_N', 20_000),
+  bullmqProducerInflight: 256,
+  bullmqWorkerConcurrency: 100,
+  relayMessages: num('SPINE_RELAY_N', 100_000),
+  relayWarmup: num('SPINE_WARMUP_N', 5_000),
+  relayChats: 200,
+  relayIngestInflight: 4_000,
+  latencyLoadFraction: 0.5,
+  latencySeconds: num('SPINE_LATENCY_S', 5),
+  idleActors: num('SPINE_ACTORS', 1_000_000),
+  spawnChunk: 100_000,
+  stallMs: 30_000,
+};
+
+const TARGETS = {
+  relay_vs_bullmq_ratio: { op: '>=', value: 3 },
+  p99_ms: { op: '<=', value: 20 },
+  idle_actor_bytes: { op: '<=', value: 1024 },
+} as const;
+type TargetName = keyof typeof TARGETS;
+
+const resultsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'spine.json');
+let prefixCounter = 0;
+const freshPrefix = (what: string): string => `bench${process.pid}x${++prefixCounter}x${what}`;
+
+function progress(msg: string): void {
+  process.stderr.write(`[spine ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+// ---------------------------------------------------------------- Redis
+
+async function redisPipelined(url: string): Promise<number> {
+  const r = connectRedis(url, 'bench-pipeline');
+  try {
+    const value = 'v'.repeat(64);
+    const runPipelines = async (n: number, tag: string): Promise<void> => {
+      for (let base = 0; base < n; base += P.redisPipeline) {
+        const p = r.pipeline();
+        for (let i = base; i < Math.min(n, base + P.redisPipeline); i++) p.set(`bench:pipe:${tag}:${i}`, value);
+        const res = await p.exec();
+        const bad = res?.find(([err]) => err);
+        if (!res || bad) throw new Error(`redis pipeline failed: ${String(bad?.[0] ?? 'no result')}`);
+      }
+    };
+    await runPipelines(20_000, 'warm');
+    const t0 = performance.now();
+    await runPipelines(P.redisOps, 'run');
+    return P.redisOps / ((performance.now() - t0) / 1000);
+  } finally {
+    r.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------- raw BullMQ
+
+/** The naive relay: one queue.add per message, a Worker that does nothing with it. */
+async function bullmqOneJobPerMessage(url: string): Promise<number> {
+  const prefix = freshPrefix('bull');
+  const name = `baseline-${Date.now()}`;
+  const producer = connectRedis(url, 'bench-bull-producer');
+  const consumer = connectRedis(url, 'bench-bull-worker');
+  const queue = new Queue(name, { connection: producer, prefix, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
+  let completed = 0;
+  let target = 0;
+  let doneAt = 0;
+  let markDone: () => void = () => undefined;
+  const worker = new Worker(name, async () => undefined, { connection: consumer, prefix, concurrency: P.bullmqWorkerConcurrency });
+  worker.on('completed', () => {
+    if (++completed === target) {
+      doneAt = performance.now();
+      markDone();
+    }
+  });
+  worker.on('error', (err) => progress(`bullmq worker error: ${err.message}`));
+  try {
+    await worker.waitUntilReady();
+    const phase = async (tag: string, n: number): Promise<number> => {
+      completed = 0;
+      target = n;
+      const all = new Promise<void>((r) => (markDone = r));
+      const t0 = performance.now();
+      await closedLoop(n, P.bullmqProducerInflight, (i) => queue.add('im', chatMessage(`${tag}-${i}`, i, P.relayChats)));
+      let last = -1;
+      let lastChange = performance.now();
+      while (completed < n) {
+        if (completed !== last) [last, lastChange] = [completed, performance.now()];
+        else if (performance.now() - lastChange > P.stallMs) throw new Error(`bullmq baseline: only ${completed} of ${n} jobs completed`);
+        await Promise.race([all, sleep(50)]);
+      }
+      return n / ((doneAt - t0) / 1000);
+    };
+    await phase('warm', 2_000);
+    return await phase('run', P.bullmqMessages);
+  } finally {
+    await worker.close();
+    await queue.close();
+    producer.disconnect();
+    consumer.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------- relay
+
+interface RelayRun {
+  msgsPerS: number;
+  /** Rate at which the hub acknowledged ingest calls (durably accepted). */
+  ackedMsgsPerS: number;
+  seconds: number;
+  duplicates: number;
+}
+
+/** Pushes `n` messages through the hub with a window of ingest calls in flight and waits for all of them on the far side. */
+async function relayRun(h: BenchHub, far: FarSide, tag: string, n: number): Promise<RelayRun> {
+  const phase = far.expect(tag, n);
+  let rejected = 0;
+  let firstRejection: IngestAck | undefined;
+  const t0 = performance.now();
+  await closedLoop(
+    n,
+    P.relayIngestInflight,
+    (i) => h.hub.ingest(chatMessage(`${tag}-${i}`, i, P.relayChats)),
+    (ack) => {
+      if (ack.outcome !== 'accepted') {
+        rejected++;
+        firstRejection ??= ack;
+      }
+    },
+  );
+  const ackedAt = performance.now();
+  if (rejected > 0) throw new Error(`relay: ${rejected} of ${n} ingest calls were not accepted, first: ${JSON.stringify(firstRejection)}`);
+  const doneAt = await phase.done(P.stallMs);
+  h.loopback.delivered.length = 0;
+  return { msgsPerS: n / ((doneAt - t0) / 1000), ackedMsgsPerS: n / ((ackedAt - t0) / 1000), seconds: (doneAt - t0) / 1000, duplicates: phase.duplicates };
+}
+
+interface LatencyRun {
+  offeredPerS: number;
+  achievedPerS: number;
+  messages: number;
+  p50: number;
+  p99: number;
+  max: number;
+  ackP50: number;
+  ackP99: number;
+}
+
+/** Open-loop: offers `rate` msgs/s for a few seconds and measures ingest -> far side per message. */
+async function latencyRun(h: BenchHub, far: FarSide, rate: number): Promise<LatencyRun> {
+  const durationMs = P.latencySeconds * 1000;
+  const total = Math.floor((rate * durationMs) / 1000);
+  const phase: Phase = far.expect('lat', total);
+  const ackLatencies: number[] = [];
+  let rejected = 0;
+  let failure: unknown;
+  const t0 = performance.now();
+  await paced(rate, total, (i) => {
+    const id = `lat-${i}`;
+    const env = chatMessage(id, i, P.relayChats);
+    const started = performance.now();
+    phase.started(id, started);
+    h.hub.ingest(env).then(
+      (ack) => {
+        ackLatencies.push(performance.now() - started);
+        if (ack.outcome !== 'accepted') rejected++;
+      },
+      (err: unknown) => (failure ??= err),
+    );
+  });
+  const sentAt = performance.now();
+  const doneAt = await phase.done(P.stallMs);
+  if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
+  if (rejected > 0) throw new Error(`latency run: ${rejected} of ${total} ingest calls were not accepted`);
+  h.loopback.delivered.length = 0;
+  const [p50, p99, max] = percentiles(phase.latencies, [50, 99, 100]) as [number, number, number];
+  const [ackP50, ackP99] = percentiles(ackLatencies, [50, 99]) as [number, number];
+  return { offeredPerS: total / ((sentAt - t0) / 1000), achievedPerS: total / ((doneAt - t0) / 1000), messages: total, p50, p99, max, ackP50, ackP99 };
+}
+
+async function withHub<T>(url: string, shards: number, what: string, body: (h: BenchHub, far: FarSide) => Promise<T>): Promise<T> {
+  const h = await startBenchHub(url, freshPrefix(what), { runtime: { shards } });
+  const far = new FarSide(h.loopback);
+  try {
+    return await body(h, far);
+  } finally {
+    far.close();
+    await h.stop();
+  }
+}
+
+// ---------------------------------------------------------------- idle actors
+
+interface IdleActors {
+  bytesPerActor: number;
+  heapMbBaseline: number;
+  heapMbResident: number;
+  heapMbAfterPassivation: number;
+  rssMbBaseline: number;
+  rssMbResident: number;
+  rssMbAfterPassivation: number;
+  passivationMs: number;
+  spawnMs: number;
+}
+
+/** Half user-session actors, half 1:1 chat actors, keyed the way the router keys them. */
+function actorKeys(from: number, to: number): string[] {
+  const keys: string[] = [];
+  for (let i = from; i < to; i++) {
+    if (i % 2 === 0) keys.push(`user:teams:u${i}@${LOCAL_DOMAIN}`);
+    else {
+      const a = `teams:u${i}@${LOCAL_DOMAIN}`;
+      keys.push(`chat:p:${a.length}:${a}|xmpp:ext${i}@partner.example`);
+    }
+  }
+  return keys;
+}
+
+async function idleActors(url: string): Promise<IdleActors> {
+  return withHub(url, 2, 'idle', async (h) => {
+    const heap = async (): Promise<{ heap: number; resident: number }> => {
+      const stats = await h.hub.shards.stats(true);
+      return { heap: stats.reduce((s, x) => s + x.heapUsed, 0), resident: stats.reduce((s, x) => s + x.resident, 0) };
+    };
+    const before = await heap();
+    const rssBaseline = process.memoryUsage().rss;
+    const s0 = performance.now();
+    for (let i = 0; i < P.idleActors; i += P.spawnChunk) await h.hub.shards.spawnActors(actorKeys(i, Math.min(P.idleActors, i + P.spawnChunk)));
+    const spawnMs = performance.now() - s0;
+    const resident = await heap();
+    const rssResident = process.memoryUsage().rss;
+    if (resident.resident - before.resident !== P.idleActors) {
+      throw new Error(`idle actors: expected ${P.idleActors} resident actors, the shards report ${resident.resident - before.resident}`);
+    }
+    const t0 = performance.now();
+    const passivated = await h.hub.shards.passivate(true);
+    const passivationMs = performance.now() - t0;
+    const after = await heap();
+    const rssAfter = process.memoryUsage().rss;
+    if (passivated < P.idleActors) throw new Error(`idle actors: passivate(true) passivated ${passivated} of ${P.idleActors}`);
+    return {
+      bytesPerActor: (resident.heap - before.heap) / P.idleActors,
+      heapMbBaseline: mb(before.heap),
+      heapMbResident: mb(resident.heap),
+      heapMbAfterPassivation: mb(after.heap),
+      rssMbBaseline: mb(rssBaseline),
+      rssMbResident: mb(rssResident),
+      rssMbAfterPassivation: mb(rssAfter),
+      passivationMs,
+      spawnMs,
+    };
+  });
+}
+
+// ---------------------------------------------------------------- report
+
+interface Row {
+  metric: string;
+  value: number;
+  unit: string;
+  target?: TargetName;
+}
+
+function check(name: TargetName, value: number): boolean {
+  const t = TARGETS[name];
+  return t.op === '>=' ? value >= t.value : value <= t.value;
+}
+
+function report(machine: MachineInfo, rows: Row[], extra: Record<string, unknown>): boolean {
+  const results: Record<string, number> = {};
+  for (const r of rows) results[r.metric] = r.value;
+  const targets: Record<string, { value: number; target: string; pass: boolean }> = {};
+  let allPass = true;
+  for (const r of rows) {
+    if (!r.target) continue;
+    const pass = check(r.target, r.value);
+    allPass &&= pass;
+    targets[r.target] = { value: r.value, target: `${TARGETS[r.target].op} ${TARGETS[r.target].value}`, pass };
+  }
+  console.log('');
+  console.log(`spine benchmark  ${machine.date}  node ${machine.node}  redis ${machine.redis}  ${machine.cpus} cpus (${machine.cpuModel})  load ${machine.loadAvg.join(' ')}`);
+  console.log('');
+  printTable(
+    ['metric', 'value', 'unit', 'target', 'status'],
+    rows.map((r) => [
+      r.metric,
+      r.value,
+      r.unit,
+      r.target ? `${TARGETS[r.target].op} ${TARGETS[r.target].value}` : '',
+      r.target ? (check(r.target, r.value) ? 'PASS' : 'FAIL') : '',
+    ]),
+  );
+  console.log('');
+  const failed = Object.entries(targets).filter(([, t]) => !t.pass);
+  if (failed.length === 0) console.log('spine: all targets met');
+  else console.log(`spine: TARGETS MISSED: ${failed.map(([k, t]) => `${k} = ${t.value} (target ${t.target})`).join('; ')}`);
+  mkdirSync(path.dirname(resultsFile), { recursive: true });
+  writeFileSync(resultsFile, `${JSON.stringify({ benchmark: 'spine', machine, params: P, results, targets, extra }, null, 2)}\n`);
+  console.log(`results written to ${path.relative(process.cwd(), resultsFile)}`);
+  return allPass;
+}
+
+export async function run(): Promise<void> {
+  const machine = machineInfo();
+  progress(`starting redis-server (AOF everysec)`);
+  const redis = await startBenchRedis();
+  const rows: Row[] = [];
+  const extra: Record<string, unknown> = {};
+  try {
+    progress(`redis: ${P.redisOps} SETs in pipelines of ${P.redisPipeline}`);
+    const redisOps = await redisPipelined(redis.url);
+
+    progress(`bullmq baseline: ${P.bullmqMessages} x queue.add (${P.bullmqProducerInflight} in flight), Worker concurrency ${P.bullmqWorkerConcurrency}`);
+    const bull = await bullmqOneJobPerMessage(redis.url);
+
+    progress(`relay, 2 shards: warm-up ${P.relayWarmup}, then ${P.relayMessages} messages over ${P.relayChats} chats (${P.relayIngestInflight} ingest calls in flight)`);
+    const { relay2, latency } = await withHub(redis.url, 2, 'relay2', async (h, far) => {
+      await relayRun(h, far, 'warm', P.relayWarmup);
+      const relay2 = await relayRun(h, far, 'run', P.relayMessages);
+      progress(`relay, 2 shards: ${round(relay2.msgsPerS)} msgs/s; latency at ${P.latencyLoadFraction} x peak for ${P.latencySeconds} s`);
+      await sleep(500);
+      const latency = await latencyRun(h, far, P.latencyLoadFraction * relay2.msgsPerS);
+      extra.relay_2_shards_strays = far.strays;
+      return { relay2, latency };
+    });
+
+    progress(`relay, 1 shard: warm-up ${P.relayWarmup}, then ${P.relayMessages} messages`);
+    const relay1 = await withHub(redis.url, 1, 'relay1', async (h, far) => {
+      await relayRun(h, far, 'warm', P.relayWarmup);
+      const r = await relayRun(h, far, 'run', P.relayMessages);
+      extra.relay_1_shard_strays = far.strays;
+      return r;
+    });
+
+    progress(`idle actors: spawning ${P.idleActors} on 2 shards`);
+    const idle = await idleActors(redis.url);
+
+    rows.push(
+      { metric: 'redis_pipelined_ops_per_s', value: round(redisOps), unit: 'ops/s' },
+      { metric: 'bullmq_one_job_per_msg_msgs_per_s', value: round(bull), unit: 'msgs/s' },
+      { metric: 'relay_msgs_per_s', value: round(relay2.msgsPerS), unit: 'msgs/s' },
+      { metric: 'relay_msgs_per_s_1_shard', value: round(relay1.msgsPerS), unit: 'msgs/s' },
+      { metric: 'relay_vs_bullmq_ratio', value: round(relay2.msgsPerS / bull, 2), unit: 'x', target: 'relay_vs_bullmq_ratio' },
+      { metric: 'relay_acked_msgs_per_s', value: round(relay2.ackedMsgsPerS), unit: 'msgs/s' },
+      { metric: 'relay_acked_msgs_per_s_1_shard', value: round(relay1.ackedMsgsPerS), unit: 'msgs/s' },
+      { metric: 'relay_duplicates', value: relay2.duplicates + relay1.duplicates, unit: 'msgs' },
+      { metric: 'latency_offered_msgs_per_s', value: round(latency.offeredPerS), unit: 'msgs/s' },
+      { metric: 'p50_ms', value: round(latency.p50, 2), unit: 'ms' },
+      { metric: 'p99_ms', value: round(latency.p99, 2), unit: 'ms', target: 'p99_ms' },
+      { metric: 'max_ms', value: round(latency.max, 2), unit: 'ms' },
+      { metric: 'ack_p50_ms', value: round(latency.ackP50, 2), unit: 'ms' },
+      { metric: 'ack_p99_ms', value: round(latency.ackP99, 2), unit: 'ms' },
+      { metric: 'idle_actor_bytes', value: round(idle.bytesPerActor), unit: 'B/actor', target: 'idle_actor_bytes' },
+      { metric: 'idle_actor_heap_mb_baseline', value: idle.heapMbBaseline, unit: 'MB' },
+      { metric: 'idle_actor_heap_mb_resident', value: idle.heapMbResident, unit: 'MB' },
+      { metric: 'idle_actor_heap_mb_after_passivation', value: idle.heapMbAfterPassivation, unit: 'MB' },
+      { metric: 'process_rss_mb_baseline', value: idle.rssMbBaseline, unit: 'MB' },
+      { metric: 'process_rss_mb_resident', value: idle.rssMbResident, unit: 'MB' },
+      { metric: 'process_rss_mb_after_passivation', value: idle.rssMbAfterPassivation, unit: 'MB' },
+      { metric: 'spawn_ms', value: round(idle.spawnMs), unit: 'ms' },
+      { metric: 'passivation_ms', value: round(idle.passivationMs), unit: 'ms' },
+    );
+    extra.relay_2_shards_seconds = round(relay2.seconds, 2);
+    extra.relay_1_shard_seconds = round(relay1.seconds, 2);
+    extra.latency_messages = latency.messages;
+    extra.latency_achieved_msgs_per_s = round(latency.achievedPerS);
+  } finally {
+    progress('stopping redis-server');
+    await redis.stop();
+  }
+  report(machine, rows, extra);
+}
