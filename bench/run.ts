@@ -39,6 +39,6 @@ process.exitCode = code;
 // A benchmark is expected to close everything it opened; if something still
 // holds the event loop, say so and exit rather than hang.
 setTimeout(() => {
-  console.error('bench: handles still open after the benchmarks finished; exiting anyway');
+  console.error(`bench: handles still open after the benchmarks finished (${process.getActiveResourcesInfo().join(', ')}); exiting anyway`);
   process.exit(code);
 }, 10_000).unref();

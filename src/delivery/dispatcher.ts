@@ -68,7 +68,7 @@ export class Dispatcher {
       concurrency: this.policy.concurrency,
       stalledInterval: this.policy.stalledIntervalMs,
       maxStalledCount: 1000,
-      lockDuration: Math.max(30_000, this.policy.stalledIntervalMs * 2),
+      lockDuration: Math.max(10_000, this.policy.stalledIntervalMs * 2),
     });
     this.worker.on('error', (err) => this.log.warn({ err, queue: this.queue }, 'delivery worker error'));
     this.worker.on('failed', (job, err) => this.log.error({ err, job: job?.id, queue: this.queue }, 'delivery job failed: kept as dead letter'));
