@@ -20,8 +20,10 @@ deps: .deps-system node_modules/.installed
 	  fi; \
 	fi
 
+# chdb's lock entry names platform packages the registry does not carry (darwin, arm64),
+# which `npm ci` refuses; `npm install` honours the same lock file and skips them.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund 2>/dev/null || npm install --no-audit --no-fund
 	@touch $@
 
 run: deps
