@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import type { IngestAck } from '../src/core/connector.ts';
 import { connectRedis } from '../src/state/redis.ts';
+import { cpuSample, cpuShare, type CpuShare } from './lib/cpu.ts';
 import { chatMessage, LOCAL_DOMAIN, machineInfo, startBenchHub, startBenchRedis, type BenchHub, type MachineInfo } from './lib/env.ts';
 import { FarSide, type Phase } from './lib/farside.ts';
+import { collectGarbage } from './lib/gc.ts';
 import { closedLoop, paced } from './lib/load.ts';
 import { mb, percentiles, round, sleep } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
@@ -55,6 +57,21 @@ function progress(msg: string): void {
   process.stderr.write(`[spine ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
+/** Process ids besides this one whose CPU counts as the benchmark's own (its redis-server). */
+const ownPids: Array<number | undefined> = [];
+
+/** Starts watching CPU use; the returned function tells how much the benchmark and everything else used since. */
+function cpuWatch(): () => CpuShare {
+  const a = cpuSample(ownPids);
+  return () => cpuShare(a, cpuSample(ownPids));
+}
+
+interface Throughput {
+  perS: number;
+  seconds: number;
+  cpu: CpuShare;
+}
+
 // ---------------------------------------------------------------- Redis
 
 async function redisPipelined(url: string): Promise<number> {
@@ -82,7 +99,7 @@ async function redisPipelined(url: string): Promise<number> {
 // ---------------------------------------------------------------- raw BullMQ
 
 /** The naive relay: one queue.add per message, a Worker that does nothing with it. */
-async function bullmqOneJobPerMessage(url: string): Promise<number> {
+async function bullmqOneJobPerMessage(url: string): Promise<Throughput> {
   const prefix = freshPrefix('bull');
   const name = `baseline-${Date.now()}`;
   const producer = connectRedis(url, 'bench-bull-producer');
@@ -102,10 +119,11 @@ async function bullmqOneJobPerMessage(url: string): Promise<number> {
   worker.on('error', (err) => progress(`bullmq worker error: ${err.message}`));
   try {
     await worker.waitUntilReady();
-    const phase = async (tag: string, n: number): Promise<number> => {
+    const phase = async (tag: string, n: number): Promise<Throughput> => {
       completed = 0;
       target = n;
       const all = new Promise<void>((r) => (markDone = r));
+      const cpu = cpuWatch();
       const t0 = performance.now();
       await closedLoop(n, P.bullmqProducerInflight, (i) => queue.add('im', chatMessage(`${tag}-${i}`, i, P.relayChats)));
       let last = -1;
@@ -115,7 +133,8 @@ async function bullmqOneJobPerMessage(url: string): Promise<number> {
         else if (performance.now() - lastChange > P.stallMs) throw new Error(`bullmq baseline: only ${completed} of ${n} jobs completed`);
         await Promise.race([all, sleep(50)]);
       }
-      return n / ((doneAt - t0) / 1000);
+      const seconds = (doneAt - t0) / 1000;
+      return { perS: n / seconds, seconds, cpu: cpu() };
     };
     await phase('warm', 2_000);
     return await phase('run', P.bullmqMessages);
@@ -129,11 +148,9 @@ async function bullmqOneJobPerMessage(url: string): Promise<number> {
 
 // ---------------------------------------------------------------- relay
 
-interface RelayRun {
-  msgsPerS: number;
+interface RelayRun extends Throughput {
   /** Rate at which the hub acknowledged ingest calls (durably accepted). */
-  ackedMsgsPerS: number;
-  seconds: number;
+  ackedPerS: number;
   duplicates: number;
 }
 
@@ -142,6 +159,7 @@ async function relayRun(h: BenchHub, far: FarSide, tag: string, n: number): Prom
   const phase = far.expect(tag, n);
   let rejected = 0;
   let firstRejection: IngestAck | undefined;
+  const cpu = cpuWatch();
   const t0 = performance.now();
   await closedLoop(
     n,
@@ -157,8 +175,10 @@ async function relayRun(h: BenchHub, far: FarSide, tag: string, n: number): Prom
   const ackedAt = performance.now();
   if (rejected > 0) throw new Error(`relay: ${rejected} of ${n} ingest calls were not accepted, first: ${JSON.stringify(firstRejection)}`);
   const doneAt = await phase.done(P.stallMs);
+  const share = cpu();
   h.loopback.delivered.length = 0;
-  return { msgsPerS: n / ((doneAt - t0) / 1000), ackedMsgsPerS: n / ((ackedAt - t0) / 1000), seconds: (doneAt - t0) / 1000, duplicates: phase.duplicates };
+  const seconds = (doneAt - t0) / 1000;
+  return { perS: n / seconds, ackedPerS: n / ((ackedAt - t0) / 1000), seconds, cpu: share, duplicates: phase.duplicates };
 }
 
 interface LatencyRun {
@@ -170,6 +190,7 @@ interface LatencyRun {
   max: number;
   ackP50: number;
   ackP99: number;
+  cpu: CpuShare;
 }
 
 /** Open-loop: offers `rate` msgs/s for a few seconds and measures ingest -> far side per message. */
@@ -180,6 +201,7 @@ async function latencyRun(h: BenchHub, far: FarSide, rate: number): Promise<Late
   const ackLatencies: number[] = [];
   let rejected = 0;
   let failure: unknown;
+  const cpu = cpuWatch();
   const t0 = performance.now();
   await paced(rate, total, (i) => {
     const id = `lat-${i}`;
@@ -196,12 +218,13 @@ async function latencyRun(h: BenchHub, far: FarSide, rate: number): Promise<Late
   });
   const sentAt = performance.now();
   const doneAt = await phase.done(P.stallMs);
+  const share = cpu();
   if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
   if (rejected > 0) throw new Error(`latency run: ${rejected} of ${total} ingest calls were not accepted`);
   h.loopback.delivered.length = 0;
   const [p50, p99, max] = percentiles(phase.latencies, [50, 99, 100]) as [number, number, number];
   const [ackP50, ackP99] = percentiles(ackLatencies, [50, 99]) as [number, number];
-  return { offeredPerS: total / ((sentAt - t0) / 1000), achievedPerS: total / ((doneAt - t0) / 1000), messages: total, p50, p99, max, ackP50, ackP99 };
+  return { offeredPerS: total / ((sentAt - t0) / 1000), achievedPerS: total / ((doneAt - t0) / 1000), messages: total, p50, p99, max, ackP50, ackP99, cpu: share };
 }
 
 async function withHub<T>(url: string, shards: number, what: string, body: (h: BenchHub, far: FarSide) => Promise<T>): Promise<T> {
@@ -248,13 +271,17 @@ async function idleActors(url: string): Promise<IdleActors> {
       const stats = await h.hub.shards.stats(true);
       return { heap: stats.reduce((s, x) => s + x.heapUsed, 0), resident: stats.reduce((s, x) => s + x.resident, 0) };
     };
+    const rss = (): number => {
+      collectGarbage();
+      return process.memoryUsage().rss;
+    };
     const before = await heap();
-    const rssBaseline = process.memoryUsage().rss;
+    const rssBaseline = rss();
     const s0 = performance.now();
     for (let i = 0; i < P.idleActors; i += P.spawnChunk) await h.hub.shards.spawnActors(actorKeys(i, Math.min(P.idleActors, i + P.spawnChunk)));
     const spawnMs = performance.now() - s0;
     const resident = await heap();
-    const rssResident = process.memoryUsage().rss;
+    const rssResident = rss();
     if (resident.resident - before.resident !== P.idleActors) {
       throw new Error(`idle actors: expected ${P.idleActors} resident actors, the shards report ${resident.resident - before.resident}`);
     }
@@ -262,7 +289,7 @@ async function idleActors(url: string): Promise<IdleActors> {
     const passivated = await h.hub.shards.passivate(true);
     const passivationMs = performance.now() - t0;
     const after = await heap();
-    const rssAfter = process.memoryUsage().rss;
+    const rssAfter = rss();
     if (passivated < P.idleActors) throw new Error(`idle actors: passivate(true) passivated ${passivated} of ${P.idleActors}`);
     return {
       bytesPerActor: (resident.heap - before.heap) / P.idleActors,
@@ -317,6 +344,7 @@ function report(machine: MachineInfo, rows: Row[], extra: Record<string, unknown
     ]),
   );
   console.log('');
+  if (typeof extra.warning === 'string') console.log(`WARNING: ${extra.warning} (per phase: ${JSON.stringify(extra.foreign_cpu_cores)})`);
   const failed = Object.entries(targets).filter(([, t]) => !t.pass);
   if (failed.length === 0) console.log('spine: all targets met');
   else console.log(`spine: TARGETS MISSED: ${failed.map(([k, t]) => `${k} = ${t.value} (target ${t.target})`).join('; ')}`);
@@ -326,10 +354,16 @@ function report(machine: MachineInfo, rows: Row[], extra: Record<string, unknown
   return allPass;
 }
 
+const FOREIGN_CPU_WARNING = 0.25;
+
+/** CPU microseconds the benchmark spent per message (this process, its shard workers and redis-server). */
+const cpuUsPerMsg = (t: Throughput, n: number): number => round((t.cpu.ownCores * t.seconds * 1e6) / n, 1);
+
 export async function run(): Promise<void> {
   const machine = machineInfo();
   progress(`starting redis-server (AOF everysec)`);
   const redis = await startBenchRedis();
+  ownPids.push(redis.server.pid);
   const rows: Row[] = [];
   const extra: Record<string, unknown> = {};
   try {
@@ -343,9 +377,9 @@ export async function run(): Promise<void> {
     const { relay2, latency } = await withHub(redis.url, 2, 'relay2', async (h, far) => {
       await relayRun(h, far, 'warm', P.relayWarmup);
       const relay2 = await relayRun(h, far, 'run', P.relayMessages);
-      progress(`relay, 2 shards: ${round(relay2.msgsPerS)} msgs/s; latency at ${P.latencyLoadFraction} x peak for ${P.latencySeconds} s`);
+      progress(`relay, 2 shards: ${round(relay2.perS)} msgs/s; latency at ${P.latencyLoadFraction} x that for ${P.latencySeconds} s`);
       await sleep(500);
-      const latency = await latencyRun(h, far, P.latencyLoadFraction * relay2.msgsPerS);
+      const latency = await latencyRun(h, far, P.latencyLoadFraction * relay2.perS);
       extra.relay_2_shards_strays = far.strays;
       return { relay2, latency };
     });
@@ -361,14 +395,24 @@ export async function run(): Promise<void> {
     progress(`idle actors: spawning ${P.idleActors} on 2 shards`);
     const idle = await idleActors(redis.url);
 
+    const foreign = {
+      bullmq: round(bull.cpu.foreignCores, 2),
+      relay_2_shards: round(relay2.cpu.foreignCores, 2),
+      latency: round(latency.cpu.foreignCores, 2),
+      relay_1_shard: round(relay1.cpu.foreignCores, 2),
+    };
+    const foreignMax = Math.max(...Object.values(foreign));
     rows.push(
       { metric: 'redis_pipelined_ops_per_s', value: round(redisOps), unit: 'ops/s' },
-      { metric: 'bullmq_one_job_per_msg_msgs_per_s', value: round(bull), unit: 'msgs/s' },
-      { metric: 'relay_msgs_per_s', value: round(relay2.msgsPerS), unit: 'msgs/s' },
-      { metric: 'relay_msgs_per_s_1_shard', value: round(relay1.msgsPerS), unit: 'msgs/s' },
-      { metric: 'relay_vs_bullmq_ratio', value: round(relay2.msgsPerS / bull, 2), unit: 'x', target: 'relay_vs_bullmq_ratio' },
-      { metric: 'relay_acked_msgs_per_s', value: round(relay2.ackedMsgsPerS), unit: 'msgs/s' },
-      { metric: 'relay_acked_msgs_per_s_1_shard', value: round(relay1.ackedMsgsPerS), unit: 'msgs/s' },
+      { metric: 'bullmq_one_job_per_msg_msgs_per_s', value: round(bull.perS), unit: 'msgs/s' },
+      { metric: 'relay_msgs_per_s', value: round(relay2.perS), unit: 'msgs/s' },
+      { metric: 'relay_msgs_per_s_1_shard', value: round(relay1.perS), unit: 'msgs/s' },
+      { metric: 'relay_vs_bullmq_ratio', value: round(relay2.perS / bull.perS, 2), unit: 'x', target: 'relay_vs_bullmq_ratio' },
+      { metric: 'relay_acked_msgs_per_s', value: round(relay2.ackedPerS), unit: 'msgs/s' },
+      { metric: 'relay_acked_msgs_per_s_1_shard', value: round(relay1.ackedPerS), unit: 'msgs/s' },
+      { metric: 'bullmq_cpu_us_per_msg', value: cpuUsPerMsg(bull, P.bullmqMessages), unit: 'us' },
+      { metric: 'relay_cpu_us_per_msg', value: cpuUsPerMsg(relay2, P.relayMessages), unit: 'us' },
+      { metric: 'relay_cpu_us_per_msg_1_shard', value: cpuUsPerMsg(relay1, P.relayMessages), unit: 'us' },
       { metric: 'relay_duplicates', value: relay2.duplicates + relay1.duplicates, unit: 'msgs' },
       { metric: 'latency_offered_msgs_per_s', value: round(latency.offeredPerS), unit: 'msgs/s' },
       { metric: 'p50_ms', value: round(latency.p50, 2), unit: 'ms' },
@@ -385,11 +429,23 @@ export async function run(): Promise<void> {
       { metric: 'process_rss_mb_after_passivation', value: idle.rssMbAfterPassivation, unit: 'MB' },
       { metric: 'spawn_ms', value: round(idle.spawnMs), unit: 'ms' },
       { metric: 'passivation_ms', value: round(idle.passivationMs), unit: 'ms' },
+      { metric: 'foreign_cpu_cores_max', value: foreignMax, unit: 'cores' },
     );
+    extra.foreign_cpu_cores = foreign;
+    extra.own_cpu_cores = {
+      bullmq: round(bull.cpu.ownCores, 2),
+      relay_2_shards: round(relay2.cpu.ownCores, 2),
+      latency: round(latency.cpu.ownCores, 2),
+      relay_1_shard: round(relay1.cpu.ownCores, 2),
+    };
+    extra.bullmq_seconds = round(bull.seconds, 2);
     extra.relay_2_shards_seconds = round(relay2.seconds, 2);
     extra.relay_1_shard_seconds = round(relay1.seconds, 2);
     extra.latency_messages = latency.messages;
     extra.latency_achieved_msgs_per_s = round(latency.achievedPerS);
+    if (foreignMax > FOREIGN_CPU_WARNING) {
+      extra.warning = `other processes used up to ${foreignMax} cores during the timed phases: figures are depressed by noise`;
+    }
   } finally {
     progress('stopping redis-server');
     await redis.stop();
