@@ -56,7 +56,6 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   });
   for (const r of healthRoutes(hub)) server.addRoute(r);
   const httpPort = await server.listen();
-  log.info({ port: httpPort, host: config.http.host }, 'HTTP server listening');
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
