@@ -78,8 +78,10 @@ export class Dispatcher {
   async close(graceMs: number): Promise<void> {
     const w = this.worker;
     if (!w) return;
+    const grace = new AbortController();
     const closing = w.close();
-    const done = await Promise.race([closing.then(() => true), sleep(graceMs).then(() => false)]);
+    const done = await Promise.race([closing.then(() => true), sleep(graceMs, grace.signal).then(() => false)]);
+    grace.abort();
     if (!done) {
       this.abort.abort();
       await w.close(true);

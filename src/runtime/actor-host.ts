@@ -69,13 +69,16 @@ export class ActorHost {
     this.step(key, cell, item, ctx);
   }
 
-  /** Creates actors in their initial state without a message (benchmarks, warm-up). */
+  /**
+   * Creates actors in their initial state without a message (benchmarks,
+   * warm-up). An initial state is what revival of an unknown key produces, so
+   * it needs no snapshot.
+   */
   spawn(keys: readonly string[]): void {
     const last = nowSeconds();
     for (const key of keys) {
       if (this.cells.has(key)) continue;
-      this.cells.set(key, { state: this.deps.behaviourFor(key).initial(key), last, dirty: true, mailbox: null });
-      this.dirtyKeys.push(key);
+      this.cells.set(key, { state: this.deps.behaviourFor(key).initial(key), last, dirty: false, mailbox: null });
     }
   }
 

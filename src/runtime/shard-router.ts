@@ -190,10 +190,12 @@ export class ShardRouter {
     this.stopping = true;
     const deadline = Date.now() + timeoutMs;
     while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(this.shards.map((_, i) => this.request(i, (id) => ({ k: 'drain', id })))),
-      new Promise((r) => setTimeout(r, Math.max(1000, deadline - Date.now()))),
+      new Promise((r) => (timer = setTimeout(r, Math.max(1000, deadline - Date.now())))),
     ]);
+    clearTimeout(timer);
     await Promise.all(this.shards.map((s) => s.worker.terminate()));
   }
 }

@@ -34,7 +34,7 @@ export interface ShardWorkerData {
   passivateSweepMs: number;
 }
 
-const MAX_FLUSHES_IN_FLIGHT = 4;
+const MAX_FLUSHES_IN_FLIGHT = 1;
 const data = workerData as ShardWorkerData;
 const port = parentPort;
 if (!port) throw new Error('shard-worker must run in a worker thread');

@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 
 const packr = new Packr({ useRecords: false });
 const PIPELINE = 1000;
+const IN_FLIGHT = 8;
 
 /** Actor state snapshots in Redis, one key per actor, read and written in batches. */
 export class SnapshotStore {
@@ -24,15 +25,18 @@ export class SnapshotStore {
 
   /** Writes in pipelines of a bounded size: one huge pipeline is far slower than many small ones. */
   async saveMany(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
-    const writes: Array<Promise<Array<[Error | null, unknown]> | null>> = [];
-    for (let i = 0; i < entries.length; i += PIPELINE) {
-      const p = this.redis.pipeline();
-      for (const [actor, state] of entries.slice(i, i + PIPELINE)) p.set(this.key(actor), packr.pack(state), 'EX', this.ttlSeconds);
-      writes.push(p.exec());
-    }
-    for (const res of await Promise.all(writes)) {
-      const failed = res?.find(([err]) => err);
-      if (failed) throw failed[0];
+    // A few pipelines in flight at a time: memory stays flat for a million states.
+    for (let base = 0; base < entries.length; base += PIPELINE * IN_FLIGHT) {
+      const writes: Array<Promise<Array<[Error | null, unknown]> | null>> = [];
+      for (let i = base; i < Math.min(entries.length, base + PIPELINE * IN_FLIGHT); i += PIPELINE) {
+        const p = this.redis.pipeline();
+        for (const [actor, state] of entries.slice(i, i + PIPELINE)) p.set(this.key(actor), packr.pack(state), 'EX', this.ttlSeconds);
+        writes.push(p.exec());
+      }
+      for (const res of await Promise.all(writes)) {
+        const failed = res?.find(([err]) => err);
+        if (failed) throw failed[0];
+      }
     }
   }
 }

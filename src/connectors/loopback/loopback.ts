@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Platform } from '../../core/address.ts';
 import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort } from '../../core/connector.ts';
 import { json, type HttpRequest, type HttpResponse } from '../../core/http.ts';
+import { RedisScript } from '../../state/script.ts';
 
 /** A delivery as the far side saw it. */
 export interface LoopbackDelivery {
@@ -30,7 +31,7 @@ const MAX_INGEST_ITEMS = 5_000;
  * Appends items to the stream, skipping any whose idempotency key the far side
  * has already seen: a far side that honours keys, atomically.
  */
-const XADD_DEDUPED = `
+const XADD_DEDUPED = new RedisScript(`
 local n = 0
 for i = 1, #ARGV, 2 do
   if redis.call('SET', KEYS[2] .. ARGV[i], '1', 'NX', 'EX', 604800) then
@@ -38,7 +39,7 @@ for i = 1, #ARGV, 2 do
     n = n + 1
   end
 end
-return n`;
+return n`);
 
 /**
  * The connector that stands in for a platform in tests and benchmarks: it
@@ -114,7 +115,7 @@ export class LoopbackConnector implements Connector {
   private async appendToStream(list: readonly LoopbackDelivery[]): Promise<void> {
     const args: string[] = [];
     for (const d of list) args.push(d.key, JSON.stringify(d.env));
-    await this.opts.redis?.eval(XADD_DEDUPED, 2, this.opts.stream, `${this.opts.stream}:seen:`, ...args);
+    if (this.opts.redis) await XADD_DEDUPED.run(this.opts.redis, [this.opts.stream, `${this.opts.stream}:seen:`], args);
   }
 
   private async onHttp(req: HttpRequest): Promise<HttpResponse> {
