@@ -39,21 +39,16 @@ export interface HubPort {
   readonly log: Logger;
 }
 
-/** What delivery needs of a connector; the dispatcher may reach it across threads. */
-export interface DeliveryTarget {
-  readonly name: string;
-  /**
-   * Delivers items in order and stops at the first failure: the result array
-   * covers the attempted prefix, every entry ok but possibly the last.
-   */
-  deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]>;
-}
-
-export interface Connector extends DeliveryTarget {
-  /** Unique name; also names its delivery queues. */
+export interface Connector {
+  /** Unique name; also names its delivery queue. */
   readonly name: string;
   readonly platforms: readonly Platform[];
   start(hub: HubPort): Promise<void>;
   stop(): Promise<void>;
   status(): ConnectorStatus;
+  /**
+   * Delivers items in order and stops at the first failure: the result array
+   * covers the attempted prefix, every entry ok but possibly the last.
+   */
+  deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]>;
 }

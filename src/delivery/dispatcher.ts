@@ -1,12 +1,12 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { DeliveryResult, DeliveryTarget } from '../core/connector.ts';
+import type { Connector, DeliveryResult } from '../core/connector.ts';
 import { errorInfo, type ErrorInfo } from '../core/errors.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { ContentCipher } from './crypto.ts';
 import type { DeliveryMarks } from './idempotency.ts';
-import { openItems, type JobPayload, type OutboundItem } from './items.ts';
+import { openItems, queueName, type JobPayload, type OutboundItem } from './items.ts';
 import { KeyedSerializer } from './serial.ts';
 
 export interface DispatchPolicy {
@@ -38,7 +38,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> 
 }
 
 /**
- * The consumer side: one BullMQ worker per delivery queue. Jobs run concurrently,
+ * The consumer side: one BullMQ worker per connector. Jobs run concurrently,
  * but each chat's items go through a per-chat serializer, so a chat keeps its
  * order even while one of its messages waits out a retry.
  */
@@ -46,9 +46,10 @@ export class Dispatcher {
   private worker: Worker<JobPayload> | undefined;
   private readonly chats = new KeyedSerializer();
   private readonly abort = new AbortController();
+  readonly queue: string;
+
   constructor(
-    readonly queue: string,
-    private readonly connector: DeliveryTarget,
+    private readonly connector: Connector,
     private readonly connection: Redis,
     private readonly prefix: string,
     private readonly cipher: ContentCipher,
@@ -57,6 +58,7 @@ export class Dispatcher {
     private readonly events: DispatchEvents,
     private readonly log: Logger,
   ) {
+    this.queue = queueName(connector.name);
   }
 
   start(): void {
@@ -68,11 +70,7 @@ export class Dispatcher {
       maxStalledCount: 1000,
       lockDuration: Math.max(10_000, this.policy.stalledIntervalMs * 2),
     });
-    this.worker.on('error', (err) => {
-      // While Redis is down every reconnect attempt reports here; readiness already says so.
-      const connection = /ECONNREFUSED|ECONNRESET|Connection is closed/.test(err.message);
-      this.log[connection ? 'debug' : 'warn']({ err, queue: this.queue }, 'delivery worker error');
-    });
+    this.worker.on('error', (err) => this.log.warn({ err, queue: this.queue }, 'delivery worker error'));
     this.worker.on('failed', (job, err) => this.log.error({ err, job: job?.id, queue: this.queue }, 'delivery job failed: kept as dead letter'));
   }
 

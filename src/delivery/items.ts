@@ -24,12 +24,9 @@ export function idempotencyKey(env: Envelope): string {
   return `${env.id}>${addressKey(env.to)}`;
 }
 
-/** One delivery queue per connector and partition; a partition is consumed by one shard thread. */
-export function queueName(connector: string, partition: number): string {
-  return `deliver-${connector}-p${partition}`;
+export function queueName(connector: string): string {
+  return `deliver-${connector}`;
 }
-
-export const QUEUE_NAME_RE = /^deliver-(.+)-p(\d+)$/;
 
 export function sealItems(items: readonly OutboundItem[], cipher: ContentCipher, queue: string): JobPayload {
   return { v: 1, n: items.length, c: cipher.seal(packr.pack(items), queue).toString('base64') };

@@ -20,8 +20,6 @@ export class Outbox {
     private readonly prefix: string,
     private readonly cipher: ContentCipher,
     private readonly batchMaxItems: number,
-    /** The partition this outbox writes: its shard's. */
-    private readonly partition: number,
   ) {}
 
   get size(): number {
@@ -48,7 +46,7 @@ export class Outbox {
   private queue(connector: string): Queue {
     let q = this.queues.get(connector);
     if (!q) {
-      q = new Queue(queueName(connector, this.partition), { connection: this.redis, prefix: this.prefix });
+      q = new Queue(queueName(connector), { connection: this.redis, prefix: this.prefix });
       this.queues.set(connector, q);
     }
     return q;
@@ -58,7 +56,7 @@ export class Outbox {
   async commit(batch: OutboxBatch): Promise<void> {
     const writes: Array<Promise<unknown>> = [];
     for (const [connector, items] of batch) {
-      const name = queueName(connector, this.partition);
+      const name = queueName(connector);
       const jobs = [];
       for (let i = 0; i < items.length; i += this.batchMaxItems) {
         jobs.push({

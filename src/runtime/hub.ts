@@ -8,32 +8,21 @@ import type { Origin } from '../../actors/types.ts';
 import type { AnalyticsSink } from '../../analytics/sink.ts';
 import type { Config } from '../config/schema.ts';
 import type { Platform } from '../core/address.ts';
-import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort, IngestAck } from '../core/connector.ts';
+import type { Connector, ConnectorStatus, HubPort, IngestAck } from '../core/connector.ts';
 import { parseEnvelope, type Envelope } from '../core/envelope.ts';
-import { EnvelopeError, ParleyError, errorInfo } from '../core/errors.ts';
+import { EnvelopeError, ParleyError, type ErrorInfo } from '../core/errors.ts';
 import type { RouteSpec } from '../core/http.ts';
+import { metadataFor, type MetadataContext } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
 import { actorKeyFor } from '../core/routing.ts';
-import { loadContentKey } from '../delivery/crypto.ts';
-import { QUEUE_NAME_RE, queueName } from '../delivery/items.ts';
+import { ContentCipher, loadContentKey } from '../delivery/crypto.ts';
+import { Dispatcher, type DispatchEvents } from '../delivery/dispatcher.ts';
+import { DeliveryMarks } from '../delivery/idempotency.ts';
+import { queueName, type OutboundItem } from '../delivery/items.ts';
 import { PolicyStore } from '../state/policy-store.ts';
 import { connectRedis, waitForRedis } from '../state/redis.ts';
 import { HubMetrics } from './metrics.ts';
-import type { DeliverReply } from './protocol.ts';
 import { ShardRouter } from './shard-router.ts';
-
-const NOT_UP: DeliveryResult[] = [{ ok: false, error: { code: 'DELIVERY_UNAVAILABLE', message: 'connector is not up', retryable: true } }];
-
-/** A connector's delivery as the shards see it: never throws, says so when the connector is down. */
-async function deliverVia(connector: Connector | undefined, items: readonly DeliveryItem[]): Promise<DeliveryResult[]> {
-  if (!connector) return [{ ok: false, error: { code: 'NO_CONNECTOR', message: 'no such connector', retryable: false } }];
-  if (connector.status().state !== 'up') return NOT_UP;
-  try {
-    return await connector.deliver(items);
-  } catch (err) {
-    return [{ ok: false, error: { ...errorInfo(err), retryable: true } }];
-  }
-}
 
 export interface HubOptions {
   config: Readonly<Config>;
@@ -61,7 +50,9 @@ export class Hub implements HubPort {
   private readonly redis: Redis;
   private readonly sub: Redis;
   private readonly policyStore: PolicyStore;
+  private readonly metaCtx: MetadataContext;
   private readonly localDomains: ReadonlySet<string>;
+  private readonly dispatchers: Dispatcher[] = [];
   private readonly queues = new Map<string, Queue>();
   /** Connections this hub opened besides its own two, closed on stop. */
   private readonly connections: Redis[] = [];
@@ -72,6 +63,7 @@ export class Hub implements HubPort {
     this.config = opts.config;
     this.log = opts.log;
     this.localDomains = new Set(opts.config.federation.localDomains);
+    this.metaCtx = { localDomains: this.localDomains, defaultTenant: opts.config.federation.tenant };
     this.redis = connectRedis(opts.redisUrl, 'parley-hub');
     this.sub = connectRedis(opts.redisUrl, 'parley-policy-sub');
     this.redis.on('error', (err) => this.log.warn({ err: err.message }, 'redis connection error'));
@@ -106,23 +98,12 @@ export class Hub implements HubPort {
       disabledUsers: config.federation.disabledUsers,
     });
     const contentKey = loadContentKey(config.delivery.encryptionKey, config.dataDir);
-    const connectors = new Map(this.opts.connectors.map((c) => [c.name, c]));
-    const partitions = await this.existingPartitions(prefix);
+    const cipher = new ContentCipher(contentKey);
     this.router = new ShardRouter({
       shards: config.runtime.shards,
       maxInflightPerShard: config.runtime.maxInflightPerShard,
-      leftoverPartitions: partitions,
       log: this.log,
       onMetadata: (events) => this.opts.sink.write(events),
-      onCounts: (counts) => {
-        for (const [connector, delivered, failed, retries] of counts) {
-          if (delivered) this.metrics.delivered.inc({ connector, outcome: 'delivered' }, delivered);
-          if (failed) this.metrics.delivered.inc({ connector, outcome: 'failed' }, failed);
-          if (retries) this.metrics.retries.inc({ connector }, retries);
-        }
-      },
-      deliver: (calls) => Promise.all(calls.map(([id, name, items]) => deliverVia(connectors.get(name), items).then((r): DeliverReply => [id, r]))),
-      submitSystem: (env) => this.submit(env, 'system'),
       data: {
         redisUrl: this.opts.redisUrl,
         prefix,
@@ -136,32 +117,23 @@ export class Hub implements HubPort {
         snapshotTtlSeconds: config.runtime.snapshotTtlDays * 86_400,
         passivateAfterMs: config.runtime.passivateAfterMs,
         passivateSweepMs: config.runtime.passivateSweepMs,
-        delivery: config.delivery,
-        logLevel: config.logLevel,
       },
     });
-    for (const c of this.opts.connectors) {
-      for (let p = 0; p < config.runtime.shards; p++) this.queues.set(queueName(c.name, p), new Queue(queueName(c.name, p), { connection: this.redis, prefix }));
-    }
     await this.router.start();
     await this.watchPolicy();
-    for (const connector of this.opts.connectors) await connector.start(this);
-    this.log.info({ shards: config.runtime.shards, cores: os.availableParallelism(), connectors: this.opts.connectors.map((c) => c.name), dataDir: path.resolve(config.dataDir) }, 'hub started');
-  }
 
-  /** Delivery partitions that exist in Redis (a previous run may have had more shards). */
-  private async existingPartitions(prefix: string): Promise<number[]> {
-    const found = new Set<number>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}:deliver-*:meta`, 'COUNT', 1000);
-      cursor = next;
-      for (const k of keys) {
-        const m = QUEUE_NAME_RE.exec(k.slice(prefix.length + 1, -':meta'.length));
-        if (m) found.add(Number(m[2]));
-      }
-    } while (cursor !== '0');
-    return [...found].sort((a, b) => a - b);
+    const marksRedis = this.connect('parley-marks', { enableAutoPipelining: true });
+    const marks = new DeliveryMarks(marksRedis, prefix, config.delivery.idempotencyTtlSeconds);
+    const events = this.dispatchEvents();
+    for (const connector of this.opts.connectors) {
+      const connection = this.connect(`parley-dispatch-${connector.name}`);
+      const d = new Dispatcher(connector, connection, prefix, cipher, marks, config.delivery, events, this.log);
+      this.dispatchers.push(d);
+      this.queues.set(connector.name, new Queue(queueName(connector.name), { connection: this.redis, prefix }));
+    }
+    for (const connector of this.opts.connectors) await connector.start(this);
+    for (const d of this.dispatchers) d.start();
+    this.log.info({ shards: config.runtime.shards, cores: os.availableParallelism(), connectors: this.opts.connectors.map((c) => c.name), dataDir: path.resolve(config.dataDir) }, 'hub started');
   }
 
   private connect(name: string, extra: RedisOptions = {}): Redis {
@@ -191,6 +163,46 @@ export class Hub implements HubPort {
 
   get policy(): PolicyStore {
     return this.policyStore;
+  }
+
+  private dispatchEvents(): DispatchEvents {
+    return {
+      delivered: (connector, items) => {
+        this.metrics.delivered.inc({ connector, outcome: 'delivered' }, items.length);
+        const now = Date.now();
+        this.opts.sink.write(items.map((i) => metadataFor(i.env, i.chat, 'delivered', '', this.metaCtx, now)));
+      },
+      retrying: (connector, item, attempt, error, delayMs) => {
+        this.metrics.retries.inc({ connector, code: error.code });
+        this.log.debug({ connector, id: item.env.id, attempt, code: error.code, delayMs }, 'delivery will be retried');
+      },
+      failed: async (connector, item, error) => {
+        this.metrics.delivered.inc({ connector, outcome: 'failed' });
+        this.opts.sink.write([metadataFor(item.env, item.chat, 'failed', error.code, this.metaCtx)]);
+        this.log.warn({ connector, id: item.env.id, code: error.code }, 'delivery failed for good');
+        await this.tellSender(item, error);
+      },
+    };
+  }
+
+  /** The sender of a message that could not be delivered gets an error envelope. */
+  private async tellSender(item: OutboundItem, error: ErrorInfo): Promise<void> {
+    if (item.env.type === 'error') return;
+    const code = error.retryable ? 'UNDELIVERABLE' : error.code;
+    const env: Envelope = {
+      type: 'error',
+      id: `err-${item.key}`,
+      ts: Date.now(),
+      from: item.env.to,
+      to: item.env.from,
+      target: item.env.id,
+      code,
+      message: error.retryable ? `${error.message} (gave up after ${this.config.delivery.attempts} attempts)` : error.message,
+      retryable: false,
+      ...(item.env.chatId ? { chatId: item.env.chatId } : {}),
+    };
+    const ack = await this.submit(env, 'system');
+    if (ack.outcome === 'rejected') this.log.error({ id: item.env.id, error: ack.error }, 'could not tell the sender about a failed delivery');
   }
 
   private async submit(env: Envelope, origin: Origin): Promise<IngestAck> {
@@ -238,14 +250,10 @@ export class Hub implements HubPort {
 
   /** Refreshes gauges that are read on demand (queue depths, resident actors). */
   async collectMetrics(): Promise<void> {
-    const totals = new Map<string, Record<string, number>>();
     for (const [name, q] of this.queues) {
-      const connector = QUEUE_NAME_RE.exec(name)?.[1] ?? name;
-      const sum = totals.get(connector) ?? {};
-      for (const [state, n] of Object.entries(await q.getJobCounts('waiting', 'active', 'delayed', 'failed'))) sum[state] = (sum[state] ?? 0) + n;
-      totals.set(connector, sum);
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, n] of Object.entries(counts)) this.metrics.queueJobs.set({ connector: name, state }, n);
     }
-    for (const [connector, sum] of totals) for (const [state, n] of Object.entries(sum)) this.metrics.queueJobs.set({ connector, state }, n);
     for (const c of this.opts.connectors) this.metrics.connectorUp.set({ connector: c.name }, c.status().state === 'up' ? 1 : 0);
     this.metrics.inflight.set(this.router?.inflight ?? 0);
     for (const s of (await this.router?.stats()) ?? []) this.metrics.actors.set({ shard: String(s.shard) }, s.resident);
@@ -262,6 +270,7 @@ export class Hub implements HubPort {
     const timeout = this.config.runtime.drainTimeoutMs;
     await this.router?.stop(timeout);
     this.stopped = true;
+    await Promise.all(this.dispatchers.map((d) => d.close(timeout)));
     for (const c of this.opts.connectors) await c.stop();
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.opts.sink.close();

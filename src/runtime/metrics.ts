@@ -24,7 +24,7 @@ export class HubMetrics {
   readonly retries = new Counter({
     name: 'parley_delivery_retries_total',
     help: 'Delivery attempts that will be retried',
-    labelNames: ['connector'] as const,
+    labelNames: ['connector', 'code'] as const,
     registers: [this.registry],
   });
   readonly inflight = new Gauge({

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { Origin } from '../../actors/types.ts';
-import type { DeliveryItem, DeliveryResult, IngestAck, IngestOutcome } from '../core/connector.ts';
+import type { IngestOutcome } from '../core/connector.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
@@ -22,18 +22,9 @@ export interface ShardStats {
   flushesInFlight: number;
 }
 
-/** A delivery asked of a connector in the main thread: [call id, connector, items]. */
-export type DeliverCall = [id: number, connector: string, items: DeliveryItem[]];
-export type DeliverReply = [id: number, results: DeliveryResult[]];
-
-/** Delivery counters a shard's dispatchers report: [connector, delivered, failed, retries]. */
-export type DispatchCount = [connector: string, delivered: number, failed: number, retries: number];
-
 /** Main thread -> shard worker. */
 export type ToShard =
   | { k: 'batch'; items: Routed[] }
-  | { k: 'delivered'; replies: DeliverReply[] }
-  | { k: 'systemAck'; id: number; ack: IngestAck }
   | { k: 'policy'; snapshot: PolicySnapshot }
   | { k: 'spawn'; keys: string[]; id: number }
   | { k: 'passivate'; id: number; all: boolean }
@@ -43,10 +34,7 @@ export type ToShard =
 /** Shard worker -> main thread. */
 export type FromShard =
   | { k: 'ready' }
-  | { k: 'acks'; acks: Ack[]; meta: MetadataEvent[]; counts: DispatchCount[] }
-  | { k: 'deliver'; calls: DeliverCall[] }
-  /** An envelope Parley itself sends (an error back to a sender), to be routed like any other. */
-  | { k: 'system'; id: number; env: Envelope }
+  | { k: 'acks'; acks: Ack[]; meta: MetadataEvent[] }
   | { k: 'done'; id: number; count: number }
   | { k: 'stats'; id: number; stats: ShardStats }
   | { k: 'fatal'; message: string };

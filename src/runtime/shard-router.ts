@@ -7,17 +7,7 @@ import { ParleyError } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
 import { shardOf } from './hash.ts';
-import {
-  decodeFromShard,
-  encode,
-  type DeliverCall,
-  type DeliverReply,
-  type DispatchCount,
-  type FromShard,
-  type Routed,
-  type ShardStats,
-  type ToShard,
-} from './protocol.ts';
+import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard } from './protocol.ts';
 import type { ShardWorkerData } from './shard-worker.ts';
 
 interface Pending {
@@ -38,16 +28,9 @@ interface Shard {
 export interface RouterOptions {
   shards: number;
   maxInflightPerShard: number;
-  data: Omit<ShardWorkerData, 'shard' | 'partitions'>;
-  /** Delivery partitions left from a run with more shards; each goes to shard p % shards. */
-  leftoverPartitions: readonly number[];
+  data: Omit<ShardWorkerData, 'shard'>;
   log: Logger;
   onMetadata(events: MetadataEvent[]): void;
-  onCounts(counts: DispatchCount[]): void;
-  /** Runs connector deliveries a shard asks for (connectors live in this thread). */
-  deliver(calls: readonly DeliverCall[]): Promise<DeliverReply[]>;
-  /** Routes an envelope Parley itself sends (errors back to senders). */
-  submitSystem(env: Envelope): Promise<IngestAck>;
 }
 
 const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
@@ -80,8 +63,7 @@ export class ShardRouter {
   }
 
   private spawn(index: number): Shard {
-    const partitions = [index, ...this.opts.leftoverPartitions.filter((p) => p >= this.opts.shards && p % this.opts.shards === index)];
-    const workerData: ShardWorkerData & { entry: string } = { ...this.opts.data, shard: index, partitions, entry: shardModule };
+    const workerData: ShardWorkerData & { entry: string } = { ...this.opts.data, shard: index, entry: shardModule };
     const worker = new Worker(workerEntry, { workerData, name: `parley-shard-${index}` });
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((r) => (markReady = r));
@@ -124,15 +106,8 @@ export class ShardRouter {
         let room = this.opts.maxInflightPerShard - shard.inflight;
         while (room-- > 0 && shard.waiters.length > 0) shard.waiters.shift()?.();
         if (msg.meta.length > 0) this.opts.onMetadata(msg.meta);
-        if (msg.counts.length > 0) this.opts.onCounts(msg.counts);
         return;
       }
-      case 'deliver':
-        void this.opts.deliver(msg.calls).then((replies) => this.send(shard, { k: 'delivered', replies }));
-        return;
-      case 'system':
-        void this.opts.submitSystem(msg.env).then((ack) => this.send(shard, { k: 'systemAck', id: msg.id, ack }));
-        return;
       case 'fatal':
         this.opts.log.error({ message: msg.message }, 'shard reported a fatal error');
         return;

@@ -14,10 +14,7 @@ import { idempotencyKey } from '../delivery/items.ts';
 import { Outbox, type OutboxBatch } from '../delivery/outbox.ts';
 import { connectRedis } from '../state/redis.ts';
 import { SnapshotStore } from '../state/snapshots.ts';
-import { pino } from 'pino';
-import type { DispatchPolicy } from '../delivery/dispatcher.ts';
 import { ActorHost } from './actor-host.ts';
-import { ShardDelivery } from './shard-delivery.ts';
 import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard } from './protocol.ts';
 
 export interface ShardWorkerData {
@@ -35,10 +32,6 @@ export interface ShardWorkerData {
   snapshotTtlSeconds: number;
   passivateAfterMs: number;
   passivateSweepMs: number;
-  /** Delivery partitions this shard consumes (its own, plus leftovers of a larger shard count). */
-  partitions: number[];
-  delivery: DispatchPolicy & { idempotencyTtlSeconds: number };
-  logLevel: string;
 }
 
 const MAX_FLUSHES_IN_FLIGHT = 1;
@@ -49,30 +42,9 @@ if (!port) throw new Error('shard-worker must run in a worker thread');
 const localDomains = new Set(data.localDomains);
 const metaCtx = { localDomains, defaultTenant: data.defaultTenant };
 let policy = new CompiledPolicy(data.policy, localDomains);
-const log = pino({ level: data.logLevel, base: { app: 'parley', shard: data.shard } });
 const redis = connectRedis(data.redisUrl, `parley-shard-${data.shard}`);
-const cipher = new ContentCipher(Buffer.from(data.contentKey));
 const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds);
-const outbox = new Outbox(redis, data.prefix, cipher, data.batchMaxItems, data.shard);
-const dispatchRedis = connectRedis(data.redisUrl, `parley-dispatch-${data.shard}`);
-const marksRedis = connectRedis(data.redisUrl, `parley-marks-${data.shard}`);
-const delivery = new ShardDelivery({
-  connectors: [...new Set(Object.values(data.routes))],
-  partitions: data.partitions,
-  connection: dispatchRedis,
-  marksConnection: marksRedis,
-  prefix: data.prefix,
-  cipher,
-  policy: data.delivery,
-  idempotencyTtlSeconds: data.delivery.idempotencyTtlSeconds,
-  metaCtx,
-  log,
-  post,
-  onMetadata: (rows) => {
-    for (const r of rows) meta.push(r);
-    scheduleFlush();
-  },
-});
+const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems);
 
 let acks: Ack[] = [];
 let meta: MetadataEvent[] = [];
@@ -123,12 +95,12 @@ const host = new ActorHost({
   load: (keys) => snapshots.loadMany(keys),
   onStep,
   onCrash: (item, err) => {
-    log.error({ err, actor: item[1] }, 'actor failed and was restarted from its last snapshot');
+    console.error(`shard ${data.shard}: actor ${item[1]} failed and was restarted: ${(err as Error)?.stack ?? String(err)}`);
     reject(item, new ParleyError('ACTOR_FAILED', `actor ${item[1]} failed`).toInfo());
   },
   onOverflow: (item) => reject(item, new ParleyError('OVERLOADED', `mailbox of ${item[1]} is full`).toInfo()),
   afterLoad: scheduleFlush,
-  onLoadError: (err) => log.warn({ err }, 'snapshot load failed, retrying'),
+  onLoadError: (err) => console.error(`shard ${data.shard}: snapshot load failed, retrying: ${String(err)}`),
   mailboxLimit: data.mailboxLimit,
   context,
 });
@@ -145,7 +117,7 @@ async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Prom
       await Promise.all([outbox.commit(batch), snapshots.saveMany(dirty)]);
       return;
     } catch (err) {
-      log.warn({ err, attempt }, 'durable write failed, retrying');
+      console.error(`shard ${data.shard}: durable write failed (attempt ${attempt}), retrying: ${String(err)}`);
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
     }
   }
@@ -165,8 +137,8 @@ function flush(): void {
   flushesInFlight++;
   void commit(batch, dirty).then(() => {
     flushesInFlight--;
-    post({ k: 'acks', acks: myAcks, meta: myMeta, counts: delivery.takeCounts() });
-    if (acks.length > 0 || outbox.size > 0 || meta.length > 0) scheduleFlush();
+    post({ k: 'acks', acks: myAcks, meta: myMeta });
+    if (acks.length > 0 || outbox.size > 0) scheduleFlush();
   });
 }
 
@@ -195,12 +167,6 @@ async function handle(msg: ToShard): Promise<void> {
       for (const item of msg.items) host.receive(item, ctx);
       return;
     }
-    case 'delivered':
-      delivery.onDelivered(msg.replies);
-      return;
-    case 'systemAck':
-      delivery.onSystemAck(msg.id, msg.ack);
-      return;
     case 'policy':
       policy = new CompiledPolicy(msg.snapshot, localDomains);
       return;
@@ -233,7 +199,6 @@ async function handle(msg: ToShard): Promise<void> {
       return;
     }
     case 'drain': {
-      await delivery.close(data.delivery.timeoutMs);
       while (flushesInFlight > 0 || acks.length > 0 || outbox.size > 0) {
         flush();
         await new Promise((r) => setTimeout(r, 5));
@@ -242,8 +207,6 @@ async function handle(msg: ToShard): Promise<void> {
       clearInterval(sweep);
       await outbox.close();
       redis.disconnect();
-      dispatchRedis.disconnect();
-      marksRedis.disconnect();
       post({ k: 'done', id: msg.id, count: host.resident });
       return;
     }
@@ -253,6 +216,5 @@ async function handle(msg: ToShard): Promise<void> {
 port.on('message', (buf: Uint8Array) => {
   handle(decodeToShard(buf)).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
 });
-for (const r of [redis, dispatchRedis, marksRedis]) r.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-delivery.start();
+redis.on('error', (err) => console.error(`shard ${data.shard}: redis: ${err.message}`));
 post({ k: 'ready' });
