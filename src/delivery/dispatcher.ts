@@ -70,7 +70,11 @@ export class Dispatcher {
       maxStalledCount: 1000,
       lockDuration: Math.max(10_000, this.policy.stalledIntervalMs * 2),
     });
-    this.worker.on('error', (err) => this.log.warn({ err, queue: this.queue }, 'delivery worker error'));
+    this.worker.on('error', (err) => {
+      // While Redis is down every reconnect attempt reports here; readiness already says so.
+      const connection = /ECONNREFUSED|ECONNRESET|Connection is closed/.test(err.message);
+      this.log[connection ? 'debug' : 'warn']({ err, queue: this.queue }, 'delivery worker error');
+    });
     this.worker.on('failed', (job, err) => this.log.error({ err, job: job?.id, queue: this.queue }, 'delivery job failed: kept as dead letter'));
   }
 

@@ -18,6 +18,7 @@ describe('the Parley process: health, readiness, metrics and the loopback HTTP i
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-app-'));
     const config = parseConfig({
       dataDir,
+      logLevel: 'silent',
       http: { host: '127.0.0.1', port: 0 },
       redis: { url: redis.url, keyPrefix: `app${Date.now()}` },
       runtime: { shards: 2 },
