@@ -79,6 +79,15 @@ interface Repeated<T extends Throughput> {
   all: T[];
 }
 
+const LATENCY_CURVE_RATES = [500, 1000, 2000] as const;
+
+interface LatencyPoint {
+  rate: number;
+  p50: number;
+  p99: number;
+  ackP99: number;
+}
+
 async function repeated<T extends Throughput>(times: number, once: (i: number) => Promise<T>): Promise<Repeated<T>> {
   const all: T[] = [];
   for (let i = 0; i < times; i++) all.push(await once(i));
@@ -208,17 +217,17 @@ interface LatencyRun {
 }
 
 /** Open-loop: offers `rate` msgs/s for a few seconds and measures ingest -> far side per message. */
-async function latencyRun(h: BenchHub, far: FarSide, rate: number): Promise<LatencyRun> {
+async function latencyRun(h: BenchHub, far: FarSide, rate: number, tag = 'lat'): Promise<LatencyRun> {
   const durationMs = P.latencySeconds * 1000;
   const total = Math.floor((rate * durationMs) / 1000);
-  const phase: Phase = far.expect('lat', total);
+  const phase: Phase = far.expect(tag, total);
   const ackLatencies: number[] = [];
   let rejected = 0;
   let failure: unknown;
   const cpu = cpuWatch();
   const t0 = performance.now();
   await paced(rate, total, (i) => {
-    const id = `lat-${i}`;
+    const id = `${tag}-${i}`;
     const env = chatMessage(id, i, P.relayChats);
     const started = performance.now();
     phase.started(id, started);
@@ -390,7 +399,7 @@ export async function run(): Promise<void> {
     extra.bullmq_runs_msgs_per_s = bullRuns.all.map((r) => round(r.perS));
 
     progress(`relay, 2 shards: warm-up ${P.relayWarmup}, then ${P.relayMessages} messages over ${P.relayChats} chats (${P.relayIngestInflight} ingest calls in flight)`);
-    const { relay2, latency } = await withHub(redis.url, 2, 'relay2', async (h, far) => {
+    const { relay2, latency, curve } = await withHub(redis.url, 2, 'relay2', async (h, far) => {
       await relayRun(h, far, 'warm', P.relayWarmup);
       const runs = await repeated(P.repeats, (i) => relayRun(h, far, `run${i}`, P.relayMessages));
       const relay2 = { ...runs.best, duplicates: runs.all.reduce((n, r) => n + r.duplicates, 0) };
@@ -398,8 +407,15 @@ export async function run(): Promise<void> {
       progress(`relay, 2 shards: ${runs.all.map((r) => round(r.perS)).join(', ')} msgs/s; latency at ${P.latencyLoadFraction} x that for ${P.latencySeconds} s`);
       await sleep(500);
       const latency = await latencyRun(h, far, P.latencyLoadFraction * relay2.perS);
+      // The same latency at fixed, lighter paced loads: where the tail comes from.
+      const curve: LatencyPoint[] = [];
+      for (const rate of LATENCY_CURVE_RATES) {
+        progress(`latency at ${rate} msgs/s for ${P.latencySeconds} s`);
+        const l = await latencyRun(h, far, rate, `lat${rate}`);
+        curve.push({ rate, p50: l.p50, p99: l.p99, ackP99: l.ackP99 });
+      }
       extra.relay_2_shards_strays = far.strays;
-      return { relay2, latency };
+      return { relay2, latency, curve };
     });
 
     progress(`relay, 1 shard: warm-up ${P.relayWarmup}, then ${P.relayMessages} messages`);
@@ -439,6 +455,10 @@ export async function run(): Promise<void> {
       { metric: 'max_ms', value: round(latency.max, 2), unit: 'ms' },
       { metric: 'ack_p50_ms', value: round(latency.ackP50, 2), unit: 'ms' },
       { metric: 'ack_p99_ms', value: round(latency.ackP99, 2), unit: 'ms' },
+      ...curve.flatMap((c) => [
+        { metric: `p50_ms_at_${c.rate}_msgs_per_s`, value: round(c.p50, 2), unit: 'ms' },
+        { metric: `p99_ms_at_${c.rate}_msgs_per_s`, value: round(c.p99, 2), unit: 'ms' },
+      ]),
       { metric: 'idle_actor_bytes', value: round(idle.bytesPerActor), unit: 'B/actor', target: 'idle_actor_bytes' },
       { metric: 'idle_actor_heap_mb_baseline', value: idle.heapMbBaseline, unit: 'MB' },
       { metric: 'idle_actor_heap_mb_resident', value: idle.heapMbResident, unit: 'MB' },
