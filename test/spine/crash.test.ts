@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { im, teamsUser, xmppUser } from '../support/hub.ts';
-import { ParleyProcess } from '../support/parley-process.ts';
-import { startTestRedis, type TestRedis } from '../support/redis.ts';
+import { useRedisAndParley } from '../support/lifecycle.ts';
 
 const TOTAL = 20_000;
 const BATCH = 250;
@@ -16,30 +12,7 @@ interface AckBody {
 }
 
 describe('kill -9 of the Parley process mid-run', () => {
-  let redis: TestRedis;
-  let dataDir: string;
-  let parley: ParleyProcess;
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-crash-'));
-    parley = await ParleyProcess.create({
-      REDIS_URL: redis.url,
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_SHARDS: '2',
-      PARLEY_LOOPBACK: 'true',
-      PARLEY_LOOPBACK_PLATFORMS: 'teams,xmpp',
-      PARLEY_LOOPBACK_SINK: 'redis-stream',
-      PARLEY_LOOPBACK_STREAM: STREAM,
-      PARLEY_DELIVERY_STALLED_INTERVAL_MS: '1000',
-      PARLEY_LOG_LEVEL: 'warn',
-    });
-    await parley.start();
-  });
-  afterAll(async () => {
-    await parley?.signal('SIGTERM');
-    await redis?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  const ctx = useRedisAndParley(STREAM, { PARLEY_DELIVERY_STALLED_INTERVAL_MS: '1000' });
 
   it('delivers every acknowledged message exactly once after a restart', async () => {
     const all = Array.from({ length: TOTAL }, (_, i) => {
@@ -56,7 +29,7 @@ describe('kill -9 of the Parley process mid-run', () => {
           const batch = list.slice(next, next + BATCH);
           next += BATCH;
           try {
-            const res = await fetch(`${parley.base}/loopback/v1/ingest`, { method: 'POST', body: JSON.stringify(batch), headers: { 'content-type': 'application/json' } });
+            const res = await fetch(`${ctx.parley.base}/loopback/v1/ingest`, { method: 'POST', body: JSON.stringify(batch), headers: { 'content-type': 'application/json' } });
             if (res.status !== 200) continue;
             const body = (await res.json()) as AckBody;
             for (const a of body.acks) if (a.outcome === 'accepted' || a.outcome === 'duplicate') acked.add(a.id);
@@ -65,7 +38,7 @@ describe('kill -9 of the Parley process mid-run', () => {
           }
           if (!killed && acked.size >= TOTAL * 0.4) {
             killed = true;
-            await parley.kill9();
+            await ctx.parley.kill9();
           }
         }
       };
@@ -78,12 +51,12 @@ describe('kill -9 of the Parley process mid-run', () => {
     expect(ackedBeforeCrash).toBeGreaterThanOrEqual(TOTAL * 0.4);
     expect(ackedBeforeCrash).toBeLessThan(TOTAL);
 
-    await parley.start();
+    await ctx.parley.start();
     // A real sender retries what was never acknowledged.
     for (let round = 0; round < 5 && acked.size < TOTAL; round++) await sendRound(all.filter((m) => !acked.has(m.id)));
     expect(acked.size).toBe(TOTAL);
 
-    const r = new Redis(redis.url);
+    const r = new Redis(ctx.redis.url);
     const deadline = Date.now() + 90_000;
     while ((await r.xlen(STREAM)) < TOTAL && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
     await new Promise((res) => setTimeout(res, 2500));

@@ -1,124 +1,115 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryItem, DeliveryResult } from '../../src/core/connector.ts';
-import { im, startTestHub, teamsUser, until, xmppUser, type TestHub } from '../support/hub.ts';
-import { startTestRedis, type TestRedis } from '../support/redis.ts';
+import { im, teamsUser, until, xmppUser } from '../support/hub.ts';
+import { useRedisAndHub } from '../support/lifecycle.ts';
 
 const down: DeliveryResult = { ok: false, error: { code: 'DELIVERY_UNAVAILABLE', message: 'far side down', retryable: true } };
 
 describe('delivery retries, failures and policy', () => {
-  let redis: TestRedis;
-  let t: TestHub;
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    t = await startTestHub(redis.url, { runtime: { shards: 2 }, delivery: { attempts: 4 } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await redis?.stop();
-  });
-  beforeEach(() => t.loopback.setFault(undefined));
+  const ctx = useRedisAndHub({ runtime: { shards: 2 }, delivery: { attempts: 4 } });
+  beforeEach(() => ctx.t.loopback.setFault(undefined));
 
-  const deliveredIds = (): string[] => t.loopback.delivered.map((d) => d.env.id);
+  const deliveredIds = (): string[] => ctx.t.loopback.delivered.map((d) => d.env.id);
 
   it('delivers exactly once after the destination fails three times, attempts counted', async () => {
     const attempts: number[] = [];
-    t.loopback.setFault((item: DeliveryItem) => {
+    ctx.t.loopback.setFault((item: DeliveryItem) => {
       if (item.env.id !== 'flaky-1') return undefined;
       attempts.push(item.attempt);
       return item.attempt < 3 ? down : undefined;
     });
-    const ack = await t.hub.ingest(im('flaky-1', teamsUser(1), xmppUser(1)));
+    const ack = await ctx.t.hub.ingest(im('flaky-1', teamsUser(1), xmppUser(1)));
     expect(ack.outcome).toBe('accepted');
     await until(() => deliveredIds().includes('flaky-1'), 10_000, 'flaky delivery');
     await new Promise((r) => setTimeout(r, 300));
     expect(deliveredIds().filter((id) => id === 'flaky-1')).toHaveLength(1);
     expect(attempts).toEqual([0, 1, 2, 3]);
-    const row = t.sink.events.find((e) => e.messageId === 'flaky-1');
+    const row = ctx.t.sink.events.find((e) => e.messageId === 'flaky-1');
     expect(row?.outcome).toBe('delivered');
   });
 
   it('tells the sender with an error envelope when the destination keeps failing', async () => {
-    t.loopback.setFault((item) => (item.env.id === 'dead-1' ? down : undefined));
+    ctx.t.loopback.setFault((item) => (item.env.id === 'dead-1' ? down : undefined));
     const sender = teamsUser(2);
-    const ack = await t.hub.ingest(im('dead-1', sender, xmppUser(2)));
+    const ack = await ctx.t.hub.ingest(im('dead-1', sender, xmppUser(2)));
     expect(ack.outcome).toBe('accepted');
-    await until(() => t.loopback.delivered.some((d) => d.env.type === 'error' && d.env.target === 'dead-1'), 10_000, 'error envelope');
-    const err = t.loopback.delivered.find((d) => d.env.type === 'error' && d.env.target === 'dead-1')?.env;
+    await until(() => ctx.t.loopback.delivered.some((d) => d.env.type === 'error' && d.env.target === 'dead-1'), 10_000, 'error envelope');
+    const err = ctx.t.loopback.delivered.find((d) => d.env.type === 'error' && d.env.target === 'dead-1')?.env;
     expect(err?.to).toEqual(sender);
     expect(err?.type === 'error' && err.code).toBe('UNDELIVERABLE');
     expect(deliveredIds()).not.toContain('dead-1');
-    expect(t.sink.events.find((e) => e.messageId === 'dead-1')).toMatchObject({ outcome: 'failed', reason: 'DELIVERY_UNAVAILABLE' });
+    expect(ctx.t.sink.events.find((e) => e.messageId === 'dead-1')).toMatchObject({ outcome: 'failed', reason: 'DELIVERY_UNAVAILABLE' });
   });
 
   it('does not retry a permanent refusal and passes its reason to the sender', async () => {
     let calls = 0;
-    t.loopback.setFault((item) => {
+    ctx.t.loopback.setFault((item) => {
       if (item.env.id !== 'unknown-1') return undefined;
       calls++;
       return { ok: false, error: { code: 'RECIPIENT_UNKNOWN', message: 'no such user', retryable: false } };
     });
-    await t.hub.ingest(im('unknown-1', teamsUser(3), xmppUser(3)));
-    await until(() => t.loopback.delivered.some((d) => d.env.type === 'error' && d.env.target === 'unknown-1'), 10_000, 'error');
-    const err = t.loopback.delivered.find((d) => d.env.type === 'error' && d.env.target === 'unknown-1')?.env;
+    await ctx.t.hub.ingest(im('unknown-1', teamsUser(3), xmppUser(3)));
+    await until(() => ctx.t.loopback.delivered.some((d) => d.env.type === 'error' && d.env.target === 'unknown-1'), 10_000, 'error');
+    const err = ctx.t.loopback.delivered.find((d) => d.env.type === 'error' && d.env.target === 'unknown-1')?.env;
     expect(err?.type === 'error' && err.code).toBe('RECIPIENT_UNKNOWN');
     expect(calls).toBe(1);
   });
 
   it('honours the retry-after a destination gives', async () => {
     const seen: number[] = [];
-    t.loopback.setFault((item) => {
+    ctx.t.loopback.setFault((item) => {
       if (item.env.id !== 'slow-1') return undefined;
       seen.push(Date.now());
       return item.attempt === 0 ? { ok: false, error: { code: 'RATE_LIMITED', message: '429', retryable: true, retryAfterMs: 700 } } : undefined;
     });
-    await t.hub.ingest(im('slow-1', teamsUser(4), xmppUser(4)));
+    await ctx.t.hub.ingest(im('slow-1', teamsUser(4), xmppUser(4)));
     await until(() => deliveredIds().includes('slow-1'), 10_000, 'slow delivery');
     expect(seen).toHaveLength(2);
     expect((seen[1] as number) - (seen[0] as number)).toBeGreaterThanOrEqual(690);
   });
 
   it('keeps a chat in order while one of its messages waits out retries', async () => {
-    t.loopback.setFault((item) => (item.env.id === 'ord-0' && item.attempt < 2 ? down : undefined));
+    ctx.t.loopback.setFault((item) => (item.env.id === 'ord-0' && item.attempt < 2 ? down : undefined));
     const from = teamsUser(5);
     const to = xmppUser(5);
-    await Promise.all([0, 1, 2, 3, 4].map((i) => t.hub.ingest(im(`ord-${i}`, from, to))));
+    await Promise.all([0, 1, 2, 3, 4].map((i) => ctx.t.hub.ingest(im(`ord-${i}`, from, to))));
     await until(() => deliveredIds().includes('ord-4'), 10_000, 'ordered chat');
     expect(deliveredIds().filter((id) => id.startsWith('ord-'))).toEqual(['ord-0', 'ord-1', 'ord-2', 'ord-3', 'ord-4']);
   });
 
   it('blocks a domain: the sender is told, nothing leaves, a blocked metadata row is written, on every shard at once', async () => {
-    await t.hub.policy.update((p) => ({ ...p, domains: [...p.domains, { domain: 'blocked.example', action: 'block', kind: 'partner' }] }));
+    await ctx.t.hub.policy.update((p) => ({ ...p, domains: [...p.domains, { domain: 'blocked.example', action: 'block', kind: 'partner' }] }));
     await new Promise((r) => setTimeout(r, 200));
     const ids = Array.from({ length: 20 }, (_, i) => `blk-${i}`);
-    const acks = await Promise.all(ids.map((id, i) => t.hub.ingest(im(id, teamsUser(100 + i), xmppUser(i, 'chat.blocked.example')))));
+    const acks = await Promise.all(ids.map((id, i) => ctx.t.hub.ingest(im(id, teamsUser(100 + i), xmppUser(i, 'chat.blocked.example')))));
     expect(acks.map((a) => a.outcome)).toEqual(ids.map(() => 'blocked'));
     expect(acks[0]?.error?.code).toBe('POLICY_DOMAIN_BLOCKED');
-    await until(() => t.loopback.delivered.filter((d) => d.env.type === 'error' && d.env.target?.startsWith('blk-')).length === 20, 10_000, 'block notices');
+    await until(() => ctx.t.loopback.delivered.filter((d) => d.env.type === 'error' && d.env.target?.startsWith('blk-')).length === 20, 10_000, 'block notices');
     expect(deliveredIds().filter((id) => id.startsWith('blk-'))).toEqual([]);
-    const rows = t.sink.events.filter((e) => e.messageId.startsWith('blk-'));
+    const rows = ctx.t.sink.events.filter((e) => e.messageId.startsWith('blk-'));
     expect(rows).toHaveLength(20);
     expect(rows.every((r) => r.outcome === 'blocked' && r.reason === 'POLICY_DOMAIN_BLOCKED')).toBe(true);
     // Inbound from the blocked domain is refused too.
-    const inbound = await t.hub.ingest(im('blk-in', xmppUser(1, 'blocked.example'), teamsUser(1)));
+    const inbound = await ctx.t.hub.ingest(im('blk-in', xmppUser(1, 'blocked.example'), teamsUser(1)));
     expect(inbound.outcome).toBe('blocked');
   });
 
   it('drops a redelivered envelope id and rejects malformed envelopes with clear errors', async () => {
     const env = im('dup-1', xmppUser(6), teamsUser(6));
-    expect((await t.hub.ingest(env)).outcome).toBe('accepted');
-    expect((await t.hub.ingest(env)).outcome).toBe('duplicate');
+    expect((await ctx.t.hub.ingest(env)).outcome).toBe('accepted');
+    expect((await ctx.t.hub.ingest(env)).outcome).toBe('duplicate');
     await until(() => deliveredIds().includes('dup-1'), 10_000, 'dup');
     await new Promise((r) => setTimeout(r, 200));
     expect(deliveredIds().filter((id) => id === 'dup-1')).toHaveLength(1);
 
-    const bad = await t.hub.ingest({ type: 'im', id: 'bad-1', ts: -5, from: { platform: 'fax', id: 'x', domain: 'x' } });
+    const bad = await ctx.t.hub.ingest({ type: 'im', id: 'bad-1', ts: -5, from: { platform: 'fax', id: 'x', domain: 'x' } });
     expect(bad.outcome).toBe('rejected');
     expect(bad.error?.code).toBe('ENVELOPE_INVALID');
     expect(bad.error?.message).toMatch(/ts/);
     expect(bad.error?.message).toMatch(/from\.platform/);
     expect(bad.error?.message).toMatch(/to/);
     for (const junk of [null, 42, 'im', [], { type: 'nope' }]) {
-      expect((await t.hub.ingest(junk)).outcome).toBe('rejected');
+      expect((await ctx.t.hub.ingest(junk)).outcome).toBe('rejected');
     }
   });
 
@@ -126,16 +117,16 @@ describe('delivery retries, failures and policy', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     const marker = 'SECRET-MARKER-7f3a';
-    t.loopback.setFault((item) => (item.env.id === 'enc-1' && item.attempt === 0 ? down : undefined));
-    const origDeliver = t.loopback.deliver.bind(t.loopback);
-    t.loopback.deliver = async (items) => {
+    ctx.t.loopback.setFault((item) => (item.env.id === 'enc-1' && item.attempt === 0 ? down : undefined));
+    const origDeliver = ctx.t.loopback.deliver.bind(ctx.t.loopback);
+    ctx.t.loopback.deliver = async (items) => {
       if (items.some((i) => i.env.id === 'enc-1')) await gate;
       return origDeliver(items);
     };
     try {
-      await t.hub.ingest(im('enc-1', teamsUser(7), xmppUser(7), marker));
+      await ctx.t.hub.ingest(im('enc-1', teamsUser(7), xmppUser(7), marker));
       const { Redis } = await import('ioredis');
-      const r = new Redis(redis.url);
+      const r = new Redis(ctx.redis.url);
       const keys = await r.keys('*');
       let stored = '';
       const jobs: Array<{ v: number; n: number; c: string }> = [];
@@ -160,7 +151,7 @@ describe('delivery retries, failures and policy', () => {
       r.disconnect();
     } finally {
       release();
-      t.loopback.deliver = origDeliver;
+      ctx.t.loopback.deliver = origDeliver;
     }
   });
 });

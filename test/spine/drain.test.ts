@@ -1,36 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { im, teamsUser, xmppUser } from '../support/hub.ts';
-import { ParleyProcess } from '../support/parley-process.ts';
-import { startTestRedis, type TestRedis } from '../support/redis.ts';
+import { useRedisAndParley } from '../support/lifecycle.ts';
 
 describe('graceful drain on SIGTERM', () => {
-  let redis: TestRedis;
-  let dataDir: string;
-  let parley: ParleyProcess;
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-drain-'));
-    parley = await ParleyProcess.create({
-      REDIS_URL: redis.url,
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_SHARDS: '2',
-      PARLEY_LOOPBACK: 'true',
-      PARLEY_LOOPBACK_PLATFORMS: 'teams,xmpp',
-      PARLEY_LOOPBACK_SINK: 'redis-stream',
-      PARLEY_LOOPBACK_STREAM: 'drained',
-      PARLEY_LOG_LEVEL: 'warn',
-    });
-    await parley.start();
-  });
-  afterAll(async () => {
-    await parley?.signal('SIGKILL');
-    await redis?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  const ctx = useRedisAndParley('drained');
 
   it('acknowledges or refuses every request, exits 0, and loses nothing it acknowledged', async () => {
     const acked = new Set<string>();
@@ -38,7 +12,7 @@ describe('graceful drain on SIGTERM', () => {
     let stopped = false;
     let exitCode: number | null = null;
     const exited = new Promise<void>((resolve) =>
-      parley.child?.once('exit', (code) => {
+      ctx.parley.child?.once('exit', (code) => {
         exitCode = code;
         resolve();
       }),
@@ -51,7 +25,7 @@ describe('graceful drain on SIGTERM', () => {
           return im(`d${i}`, i % 2 ? teamsUser(i % 10) : xmppUser(i % 10), i % 2 ? xmppUser(i % 10) : teamsUser(i % 10));
         });
         try {
-          const res = await fetch(`${parley.base}/loopback/v1/ingest`, { method: 'POST', body: JSON.stringify(batch) });
+          const res = await fetch(`${ctx.parley.base}/loopback/v1/ingest`, { method: 'POST', body: JSON.stringify(batch) });
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           if (res.status === 200) {
             const body = (await res.json()) as { acks: Array<{ id: string; outcome: string; error?: { code: string } }> };
@@ -68,7 +42,7 @@ describe('graceful drain on SIGTERM', () => {
     const senders = [sender(), sender(), sender()];
     while (acked.size < 3000) await new Promise((r) => setTimeout(r, 20));
     const t0 = Date.now();
-    parley.child?.kill('SIGTERM');
+    ctx.parley.child?.kill('SIGTERM');
     await exited;
     const drainMs = Date.now() - t0;
     stopped = true;
@@ -78,8 +52,8 @@ describe('graceful drain on SIGTERM', () => {
     expect([...statuses.keys()].every((s) => s === 200 || s === 503)).toBe(true);
 
     // Whatever was acknowledged is delivered, by this run or the next one.
-    await parley.start();
-    const r = new Redis(redis.url);
+    await ctx.parley.start();
+    const r = new Redis(ctx.redis.url);
     const deadline = Date.now() + 60_000;
     let ids = new Set<string>();
     while (Date.now() < deadline) {

@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { im, startTestHub, teamsUser, until, xmppUser, type TestHub } from '../support/hub.ts';
-import { startTestRedis, type TestRedis } from '../support/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { im, teamsUser, until, xmppUser } from '../support/hub.ts';
+import { useRedisAndHub } from '../support/lifecycle.ts';
 
 describe('per-chat order across shards', () => {
-  let redis: TestRedis;
-  let t: TestHub;
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    t = await startTestHub(redis.url, { runtime: { shards: 2 } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await redis?.stop();
-  });
+  const ctx = useRedisAndHub({ runtime: { shards: 2 } });
 
   it('keeps 50 chats x 1,000 messages in order on the far side under concurrent load', async () => {
     const chats = 50;
@@ -22,15 +13,15 @@ describe('per-chat order across shards', () => {
       for (let c = 0; c < chats; c++) {
         const from = c % 2 === 0 ? xmppUser(c) : teamsUser(c);
         const to = c % 2 === 0 ? teamsUser(c) : xmppUser(c);
-        sends.push(t.hub.ingest(im(`c${c}-m${i}`, from, to)));
+        sends.push(ctx.t.hub.ingest(im(`c${c}-m${i}`, from, to)));
       }
       if (sends.length >= 5000) await Promise.all(sends.splice(0));
     }
     const acks = (await Promise.all(sends)) as Array<{ outcome: string }>;
     expect(acks.every((a) => a.outcome === 'accepted')).toBe(true);
-    await until(() => t.loopback.delivered.length >= chats * perChat, 60_000, 'all deliveries');
+    await until(() => ctx.t.loopback.delivered.length >= chats * perChat, 60_000, 'all deliveries');
     const next = new Map<string, number>();
-    for (const d of t.loopback.delivered) {
+    for (const d of ctx.t.loopback.delivered) {
       const [chat, m] = d.env.id.split('-m') as [string, string];
       const expected = next.get(chat) ?? 0;
       expect(Number(m), `order in ${chat}`).toBe(expected);
@@ -38,7 +29,7 @@ describe('per-chat order across shards', () => {
     }
     expect(next.size).toBe(chats);
     expect([...next.values()].every((n) => n === perChat)).toBe(true);
-    const stats = await t.hub.shards.stats();
+    const stats = await ctx.t.hub.shards.stats();
     expect(stats).toHaveLength(2);
     expect(stats.every((s) => s.processed > 0)).toBe(true);
   });

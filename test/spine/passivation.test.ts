@@ -1,44 +1,35 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { im, startTestHub, teamsUser, until, xmppUser, type TestHub } from '../support/hub.ts';
-import { startTestRedis, type TestRedis } from '../support/redis.ts';
+import { describe, expect, it } from 'vitest';
+import { im, teamsUser, until, xmppUser } from '../support/hub.ts';
+import { useRedisAndHub } from '../support/lifecycle.ts';
 
 const N = 1_000_000;
 const MB = 1024 * 1024;
 
 describe('idle actors: a million resident, then passivated', () => {
-  let redis: TestRedis;
-  let t: TestHub;
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    t = await startTestHub(redis.url, { runtime: { shards: 2 } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await redis?.stop();
-  });
+  const ctx = useRedisAndHub({ runtime: { shards: 2 } });
 
-  const heap = async (): Promise<number> => (await t.hub.shards.stats(true)).reduce((s, x) => s + x.heapUsed, 0);
+  const heap = async (): Promise<number> => (await ctx.t.hub.shards.stats(true)).reduce((s, x) => s + x.heapUsed, 0);
 
   it('keeps memory bounded while resident and returns it after passivation; a passivated actor revives with its state', async () => {
     // One real conversation first, so one actor has state worth reviving.
     const a = teamsUser('keep');
     const b = xmppUser('keep');
-    for (let i = 0; i < 3; i++) await t.hub.ingest(im(`keep-${i}`, a, b));
-    await until(() => t.loopback.delivered.length >= 3, 10_000, 'warm-up deliveries');
+    for (let i = 0; i < 3; i++) await ctx.t.hub.ingest(im(`keep-${i}`, a, b));
+    await until(() => ctx.t.loopback.delivered.length >= 3, 10_000, 'warm-up deliveries');
 
     const baseline = await heap();
     const keys = Array.from({ length: N }, (_, i) => (i % 2 ? `user:teams:u${i}@parley.local` : `chat:p:20:teams:u${i}@parley.local|xmpp:x${i}@p.example`));
-    await t.hub.shards.spawnActors(keys);
-    const stats = await t.hub.shards.stats(true);
+    await ctx.t.hub.shards.spawnActors(keys);
+    const stats = await ctx.t.hub.shards.stats(true);
     const resident = stats.reduce((s, x) => s + x.resident, 0);
     const residentHeap = stats.reduce((s, x) => s + x.heapUsed, 0);
     const perActor = (residentHeap - baseline) / N;
 
     const started = Date.now();
-    const passivated = await t.hub.shards.passivate(true);
+    const passivated = await ctx.t.hub.shards.passivate(true);
     const passivationMs = Date.now() - started;
     const after = await heap();
-    const left = (await t.hub.shards.stats()).reduce((s, x) => s + x.resident, 0);
+    const left = (await ctx.t.hub.shards.stats()).reduce((s, x) => s + x.resident, 0);
     console.log(
       `idle actors: baseline ${(baseline / MB).toFixed(1)} MB, ${resident} resident ${(residentHeap / MB).toFixed(1)} MB ` +
         `(${perActor.toFixed(0)} B/actor), after passivating ${passivated} in ${passivationMs} ms: ${(after / MB).toFixed(1)} MB`,
@@ -50,8 +41,8 @@ describe('idle actors: a million resident, then passivated', () => {
     expect(after).toBeLessThan(baseline + 32 * MB);
 
     // The conversation actor was passivated too: it revives from Redis and still drops a redelivered id.
-    expect((await t.hub.ingest(im('keep-2', a, b))).outcome).toBe('duplicate');
-    expect((await t.hub.ingest(im('keep-3', a, b))).outcome).toBe('accepted');
-    await until(() => t.loopback.delivered.some((d) => d.env.id === 'keep-3'), 10_000, 'revived delivery');
+    expect((await ctx.t.hub.ingest(im('keep-2', a, b))).outcome).toBe('duplicate');
+    expect((await ctx.t.hub.ingest(im('keep-3', a, b))).outcome).toBe('accepted');
+    await until(() => ctx.t.loopback.delivered.some((d) => d.env.id === 'keep-3'), 10_000, 'revived delivery');
   }, 240_000);
 });

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IngestAck } from '../../src/core/connector.ts';
-import { im, startTestHub, teamsUser, until, xmppUser, type TestHub } from '../support/hub.ts';
-import { startTestRedis, type TestRedis } from '../support/redis.ts';
+import { im, teamsUser, until, xmppUser } from '../support/hub.ts';
+import { useRedisAndHub } from '../support/lifecycle.ts';
 
 describe('Redis killed -9 and restarted from its AOF mid-run', () => {
-  let redis: TestRedis;
-  let t: TestHub;
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    t = await startTestHub(redis.url, { runtime: { shards: 2 } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await redis?.stop();
-  });
+  const ctx = useRedisAndHub({ runtime: { shards: 2 } });
 
   it('loses no acknowledged message and reconnects without a restart', async () => {
     const total = 20_000;
@@ -24,18 +15,18 @@ describe('Redis killed -9 and restarted from its AOF mid-run', () => {
     for (let i = 0; i < total; i++) {
       const c = i % 30;
       const env = c % 2 ? im(`r${i}`, teamsUser(c), xmppUser(c)) : im(`r${i}`, xmppUser(c), teamsUser(c));
-      pending.push(t.hub.ingest(env).then((a) => {
+      pending.push(ctx.t.hub.ingest(env).then((a) => {
         if (a.outcome === 'accepted') acked.push(a.id);
         return a;
       }));
       if (pending.length >= 1000) await Promise.all(pending.splice(0));
       if (i === 8000) {
         killedAt = acked.length;
-        await redis.server.kill('SIGKILL');
+        await ctx.redis.server.kill('SIGKILL');
         // Ingest goes on while Redis is down: these calls wait, they are not refused.
         setTimeout(() => {
           restartedAt = acked.length;
-          void redis.server.restart();
+          void ctx.redis.server.restart();
         }, 1500);
       }
     }
@@ -47,12 +38,12 @@ describe('Redis killed -9 and restarted from its AOF mid-run', () => {
     expect(restartedAt).toBe(killedAt);
 
     const seen = new Map<string, number>();
-    await until(() => new Set(t.loopback.delivered.map((d) => d.env.id)).size >= total, 90_000, 'all acknowledged messages delivered');
-    for (const d of t.loopback.delivered) seen.set(d.env.id, (seen.get(d.env.id) ?? 0) + 1);
+    await until(() => new Set(ctx.t.loopback.delivered.map((d) => d.env.id)).size >= total, 90_000, 'all acknowledged messages delivered');
+    for (const d of ctx.t.loopback.delivered) seen.set(d.env.id, (seen.get(d.env.id) ?? 0) + 1);
     const missing = acked.filter((id) => !seen.has(id));
     expect(missing).toEqual([]);
     const dup = [...seen.values()].filter((n) => n > 1).length;
     console.log(`redis restart: ${killedAt} acknowledged before the kill, ${total} in all, ${dup} delivered twice (in flight at the kill)`);
-    expect(t.hub.readiness().redis).toBe('ready');
+    expect(ctx.t.hub.readiness().redis).toBe('ready');
   }, 180_000);
 });
