@@ -25,6 +25,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_DELIVERY_BACKOFF_BASE_MS', 'delivery.backoffBaseMs', 'int'],
   ['PARLEY_DELIVERY_BACKOFF_MAX_MS', 'delivery.backoffMaxMs', 'int'],
   ['PARLEY_DELIVERY_STALLED_INTERVAL_MS', 'delivery.stalledIntervalMs', 'int'],
+  ['PARLEY_DELIVERY_FAST_PATH_DELAY_MS', 'delivery.fastPathDelayMs', 'int'],
   ['PARLEY_TENANT', 'federation.tenant', 'string'],
   ['PARLEY_LOCAL_DOMAINS', 'federation.localDomains', 'list'],
   ['PARLEY_DEFAULT_ACTION', 'federation.defaultAction', 'string'],

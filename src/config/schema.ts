@@ -52,6 +52,13 @@ export const configSchema = z.object({
       batchMaxItems: z.number().int().min(1).max(10_000).default(500),
       stalledIntervalMs: ms.default(5_000),
       idempotencyTtlSeconds: z.number().int().min(60).default(7 * 24 * 3600),
+      /**
+       * Fast path: deliver right after the durable write, and hold the job back
+       * this long for the queue's consumer (it only redoes what the fast path
+       * could not), and what a crash left behind, after a restart. 0 turns the
+       * fast path off: every delivery goes through the queue.
+       */
+      fastPathDelayMs: z.number().int().min(0).max(600_000).default(5_000),
     })
     .prefault({}),
   federation: z

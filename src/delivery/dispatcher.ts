@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Connector, DeliveryResult } from '../core/connector.ts';
@@ -37,16 +37,40 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> 
   return Promise.race([p, timer]).finally(() => clearTimeout(t));
 }
 
+function byChat(items: readonly OutboundItem[]): Map<string, OutboundItem[]> {
+  const groups = new Map<string, OutboundItem[]>();
+  for (const item of items) {
+    const list = groups.get(item.chat);
+    if (list) list.push(item);
+    else groups.set(item.chat, [item]);
+  }
+  return groups;
+}
+
 /**
  * The consumer side: one BullMQ worker per connector. Jobs run concurrently,
  * but each chat's items go through a per-chat serializer, so a chat keeps its
  * order even while one of its messages waits out a retry.
+ *
+ * The fast path: once a job is durable, its items are delivered at once from
+ * memory (same serializer, same idempotency marks) and the job, which the
+ * queue holds back for `fastPathDelayMs`, is removed. If a chat's delivery
+ * fails, the job is promoted to the queue at once, and the chat's later jobs
+ * follow it there until the consumer has done them, so order holds.
  */
 export class Dispatcher {
   private worker: Worker<JobPayload> | undefined;
   private readonly chats = new KeyedSerializer();
   private readonly abort = new AbortController();
   readonly queue: string;
+  private readonly jobs: Queue;
+  /** Chats with jobs handed back to the queue, and how many. */
+  private readonly slow = new Map<string, number>();
+  /** `jobId|chat` pairs handed back to the queue. */
+  private readonly deferred = new Set<string>();
+  /** Item keys the fast path tried once, with the earliest time for the next try. */
+  private readonly triedFast = new Map<string, number>();
+  private readonly fastRuns = new Set<Promise<unknown>>();
 
   constructor(
     private readonly connector: Connector,
@@ -59,6 +83,41 @@ export class Dispatcher {
     private readonly log: Logger,
   ) {
     this.queue = queueName(connector.name);
+    this.jobs = new Queue(this.queue, { connection, prefix });
+  }
+
+  /** Delivers a job's items right away; see the class comment. Never throws. */
+  fast(jobId: string, items: readonly OutboundItem[]): void {
+    let handedBack = false;
+    const runs: Array<Promise<void>> = [];
+    for (const [chat, list] of byChat(items)) {
+      runs.push(
+        this.chats.run(chat, async () => {
+          if ((this.slow.get(chat) ?? 0) === 0 && (await this.deliverChat(list, true))) return;
+          handedBack = true;
+          this.slow.set(chat, (this.slow.get(chat) ?? 0) + 1);
+          this.deferred.add(`${jobId}|${chat}`);
+          // Inside the chat's turn: its jobs reach the queue in order.
+          await this.promote(jobId);
+        }),
+      );
+    }
+    const run = Promise.all(runs)
+      .then(async () => {
+        if (!handedBack) await this.jobs.remove(jobId);
+      })
+      .catch((err: unknown) => this.log.debug({ err, jobId }, 'fast path stopped; the queue will deliver the job'))
+      .finally(() => this.fastRuns.delete(run));
+    this.fastRuns.add(run);
+  }
+
+  private async promote(jobId: string): Promise<void> {
+    try {
+      await (await Job.fromId(this.jobs, jobId))?.promote();
+    } catch (err) {
+      // Already promoted or taken by the consumer: either way the queue has it.
+      this.log.debug({ err, jobId }, 'job not promoted');
+    }
   }
 
   start(): void {
@@ -81,8 +140,12 @@ export class Dispatcher {
   /** Stops taking jobs; jobs still retrying are left to be picked up again after restart. */
   async close(graceMs: number): Promise<void> {
     const w = this.worker;
-    if (!w) return;
+    if (!w) {
+      await this.jobs.close();
+      return;
+    }
     const grace = new AbortController();
+    await Promise.race([Promise.all(this.fastRuns), sleep(graceMs, grace.signal)]);
     const closing = w.close();
     const done = await Promise.race([closing.then(() => true), sleep(graceMs, grace.signal).then(() => false)]);
     grace.abort();
@@ -90,25 +153,40 @@ export class Dispatcher {
       this.abort.abort();
       await w.close(true);
     }
+    await this.jobs.close();
   }
 
   private async process(job: Job<JobPayload>): Promise<void> {
     const items = openItems(job.data, this.cipher, this.queue);
-    const byChat = new Map<string, OutboundItem[]>();
-    for (const item of items) {
-      const list = byChat.get(item.chat);
-      if (list) list.push(item);
-      else byChat.set(item.chat, [item]);
-    }
     const runs: Array<Promise<void>> = [];
-    for (const [chat, list] of byChat) runs.push(this.chats.run(chat, () => this.deliverChat(list)));
+    for (const [chat, list] of byChat(items)) {
+      runs.push(
+        this.chats.run(chat, async () => {
+          await this.deliverChat(list, false);
+          if (!this.deferred.delete(`${job.id}|${chat}`)) return;
+          const left = (this.slow.get(chat) ?? 1) - 1;
+          if (left > 0) this.slow.set(chat, left);
+          else this.slow.delete(chat);
+        }),
+      );
+    }
     await Promise.all(runs);
   }
 
-  private async deliverChat(list: OutboundItem[]): Promise<void> {
+  /**
+   * Delivers one chat's items in order. On the fast path a retryable failure
+   * stops at once (false: the queue takes over); otherwise it retries with
+   * backoff. True when every item is delivered or finally failed.
+   */
+  private async deliverChat(list: OutboundItem[], fast: boolean): Promise<boolean> {
     const done = await this.marks.delivered(list.map((i) => i.key));
     let pending = list.filter((_, i) => !done[i]);
-    let attempt = 0;
+    const notBefore = pending[0] ? this.triedFast.get(pending[0].key) : undefined;
+    let attempt = notBefore === undefined ? 0 : 1;
+    if (!fast) {
+      for (const i of list) this.triedFast.delete(i.key);
+      if (notBefore !== undefined && notBefore > Date.now()) await sleep(notBefore - Date.now(), this.abort.signal);
+    }
     while (pending.length > 0) {
       if (this.abort.signal.aborted) throw new Error('dispatcher closing');
       let results: DeliveryResult[] | typeof TIMEOUT;
@@ -133,6 +211,10 @@ export class Dispatcher {
       const error = failure && !failure.ok ? failure.error : SHORT;
       const head = pending[0] as OutboundItem;
       attempt++;
+      if (fast && error.retryable) {
+        this.triedFast.set(head.key, Date.now() + backoffDelay(1, this.policy.backoffBaseMs, this.policy.backoffMaxMs, error.retryAfterMs));
+        return false;
+      }
       if (!error.retryable || attempt >= this.policy.attempts) {
         await this.events.failed(this.connector.name, head, error);
         await this.marks.mark([head.key]);
@@ -144,5 +226,6 @@ export class Dispatcher {
       this.events.retrying(this.connector.name, head, attempt, error, delay);
       await sleep(delay, this.abort.signal);
     }
+    return true;
   }
 }

@@ -5,6 +5,9 @@ import { queueName, sealItems, type OutboundItem } from './items.ts';
 
 export type OutboxBatch = Map<string, OutboundItem[]>;
 
+/** A job just stored, with its items, for the fast path: [connector, job id, items]. */
+export type CommittedJob = [connector: string, jobId: string, items: OutboundItem[]];
+
 /**
  * The producer side of delivery: items gathered during one turn of a shard are
  * sealed into as few BullMQ jobs as the batch size allows, one queue per
@@ -20,6 +23,11 @@ export class Outbox {
     private readonly prefix: string,
     private readonly cipher: ContentCipher,
     private readonly batchMaxItems: number,
+    /**
+     * With a fast path, jobs wait this long before the queue's consumer may take
+     * them: by then the fast path has delivered their items and removed them.
+     */
+    private readonly fastPathDelayMs: number,
   ) {}
 
   get size(): number {
@@ -52,22 +60,25 @@ export class Outbox {
     return q;
   }
 
-  /** Resolves once every item of the batch is stored in Redis. */
-  async commit(batch: OutboxBatch): Promise<void> {
-    const writes: Array<Promise<unknown>> = [];
+  /** Resolves once every item of the batch is stored in Redis, with the jobs that hold them. */
+  async commit(batch: OutboxBatch): Promise<CommittedJob[]> {
+    const writes: Array<Promise<CommittedJob[]>> = [];
     for (const [connector, items] of batch) {
       const name = queueName(connector);
-      const jobs = [];
-      for (let i = 0; i < items.length; i += this.batchMaxItems) {
-        jobs.push({
-          name: 'deliver',
-          data: sealItems(items.slice(i, i + this.batchMaxItems), this.cipher, name),
-          opts: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } },
-        });
-      }
-      writes.push(this.queue(connector).addBulk(jobs));
+      const chunks: OutboundItem[][] = [];
+      for (let i = 0; i < items.length; i += this.batchMaxItems) chunks.push(items.slice(i, i + this.batchMaxItems));
+      const jobs = chunks.map((chunk) => ({
+        name: 'deliver',
+        data: sealItems(chunk, this.cipher, name),
+        opts: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, ...(this.fastPathDelayMs > 0 ? { delay: this.fastPathDelayMs } : {}) },
+      }));
+      writes.push(
+        this.queue(connector)
+          .addBulk(jobs)
+          .then((added) => added.map((job, i): CommittedJob => [connector, job.id ?? '', chunks[i] ?? []])),
+      );
     }
-    await Promise.all(writes);
+    return (await Promise.all(writes)).flat();
   }
 
   async close(): Promise<void> {

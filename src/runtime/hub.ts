@@ -52,7 +52,7 @@ export class Hub implements HubPort {
   private readonly policyStore: PolicyStore;
   private readonly metaCtx: MetadataContext;
   private readonly localDomains: ReadonlySet<string>;
-  private readonly dispatchers: Dispatcher[] = [];
+  private readonly dispatchers = new Map<string, Dispatcher>();
   private readonly queues = new Map<string, Queue>();
   /** Connections this hub opened besides its own two, closed on stop. */
   private readonly connections: Redis[] = [];
@@ -104,6 +104,9 @@ export class Hub implements HubPort {
       maxInflightPerShard: config.runtime.maxInflightPerShard,
       log: this.log,
       onMetadata: (events) => this.opts.sink.write(events),
+      onCommitted: (jobs) => {
+        for (const [connector, jobId, items] of jobs) this.dispatchers.get(connector)?.fast(jobId, items);
+      },
       data: {
         redisUrl: this.opts.redisUrl,
         prefix,
@@ -117,6 +120,7 @@ export class Hub implements HubPort {
         snapshotTtlSeconds: config.runtime.snapshotTtlDays * 86_400,
         passivateAfterMs: config.runtime.passivateAfterMs,
         passivateSweepMs: config.runtime.passivateSweepMs,
+        fastPathDelayMs: config.delivery.fastPathDelayMs,
       },
     });
     await this.router.start();
@@ -128,11 +132,11 @@ export class Hub implements HubPort {
     for (const connector of this.opts.connectors) {
       const connection = this.connect(`parley-dispatch-${connector.name}`);
       const d = new Dispatcher(connector, connection, prefix, cipher, marks, config.delivery, events, this.log);
-      this.dispatchers.push(d);
+      this.dispatchers.set(connector.name, d);
       this.queues.set(connector.name, new Queue(queueName(connector.name), { connection: this.redis, prefix }));
     }
     for (const connector of this.opts.connectors) await connector.start(this);
-    for (const d of this.dispatchers) d.start();
+    for (const d of this.dispatchers.values()) d.start();
     this.log.info({ shards: config.runtime.shards, cores: os.availableParallelism(), connectors: this.opts.connectors.map((c) => c.name), dataDir: path.resolve(config.dataDir) }, 'hub started');
   }
 
@@ -270,7 +274,7 @@ export class Hub implements HubPort {
     const timeout = this.config.runtime.drainTimeoutMs;
     await this.router?.stop(timeout);
     this.stopped = true;
-    await Promise.all(this.dispatchers.map((d) => d.close(timeout)));
+    await Promise.all([...this.dispatchers.values()].map((d) => d.close(timeout)));
     for (const c of this.opts.connectors) await c.stop();
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.opts.sink.close();

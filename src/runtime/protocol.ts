@@ -5,6 +5,7 @@ import type { Envelope } from '../core/envelope.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
+import type { CommittedJob } from '../delivery/outbox.ts';
 
 /** One message routed to an actor: [sequence, actor key, origin, envelope]. */
 export type Routed = [seq: number, key: string, origin: Origin, env: Envelope];
@@ -34,7 +35,7 @@ export type ToShard =
 /** Shard worker -> main thread. */
 export type FromShard =
   | { k: 'ready' }
-  | { k: 'acks'; acks: Ack[]; meta: MetadataEvent[] }
+  | { k: 'acks'; acks: Ack[]; meta: MetadataEvent[]; jobs: CommittedJob[] }
   | { k: 'done'; id: number; count: number }
   | { k: 'stats'; id: number; stats: ShardStats }
   | { k: 'fatal'; message: string };

@@ -6,6 +6,7 @@ import type { Envelope } from '../core/envelope.ts';
 import { ParleyError } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
+import type { CommittedJob } from '../delivery/outbox.ts';
 import { shardOf } from './hash.ts';
 import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard } from './protocol.ts';
 import type { ShardWorkerData } from './shard-worker.ts';
@@ -31,6 +32,8 @@ export interface RouterOptions {
   data: Omit<ShardWorkerData, 'shard'>;
   log: Logger;
   onMetadata(events: MetadataEvent[]): void;
+  /** Jobs a shard has just stored, for the delivery fast path. */
+  onCommitted(jobs: CommittedJob[]): void;
 }
 
 const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
@@ -106,6 +109,7 @@ export class ShardRouter {
         let room = this.opts.maxInflightPerShard - shard.inflight;
         while (room-- > 0 && shard.waiters.length > 0) shard.waiters.shift()?.();
         if (msg.meta.length > 0) this.opts.onMetadata(msg.meta);
+        if (msg.jobs.length > 0) this.opts.onCommitted(msg.jobs);
         return;
       }
       case 'fatal':

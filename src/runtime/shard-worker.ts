@@ -11,7 +11,7 @@ import { CompiledPolicy, type PolicySnapshot } from '../core/policy.ts';
 import { chatIdFor } from '../core/routing.ts';
 import { ContentCipher } from '../delivery/crypto.ts';
 import { idempotencyKey } from '../delivery/items.ts';
-import { Outbox, type OutboxBatch } from '../delivery/outbox.ts';
+import { Outbox, type CommittedJob, type OutboxBatch } from '../delivery/outbox.ts';
 import { connectRedis } from '../state/redis.ts';
 import { SnapshotStore } from '../state/snapshots.ts';
 import { ActorHost } from './actor-host.ts';
@@ -32,6 +32,8 @@ export interface ShardWorkerData {
   snapshotTtlSeconds: number;
   passivateAfterMs: number;
   passivateSweepMs: number;
+  /** 0: no fast path (jobs are not handed to the main thread). */
+  fastPathDelayMs: number;
 }
 
 const MAX_FLUSHES_IN_FLIGHT = 1;
@@ -44,7 +46,7 @@ const metaCtx = { localDomains, defaultTenant: data.defaultTenant };
 let policy = new CompiledPolicy(data.policy, localDomains);
 const redis = connectRedis(data.redisUrl, `parley-shard-${data.shard}`);
 const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds);
-const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems);
+const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
 
 let acks: Ack[] = [];
 let meta: MetadataEvent[] = [];
@@ -111,11 +113,11 @@ function scheduleFlush(): void {
   setImmediate(flush);
 }
 
-async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Promise<void> {
+async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Promise<CommittedJob[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await Promise.all([outbox.commit(batch), snapshots.saveMany(dirty)]);
-      return;
+      const [jobs] = await Promise.all([outbox.commit(batch), snapshots.saveMany(dirty)]);
+      return data.fastPathDelayMs > 0 ? jobs : [];
     } catch (err) {
       console.error(`shard ${data.shard}: durable write failed (attempt ${attempt}), retrying: ${String(err)}`);
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
@@ -135,9 +137,9 @@ function flush(): void {
   acks = [];
   meta = [];
   flushesInFlight++;
-  void commit(batch, dirty).then(() => {
+  void commit(batch, dirty).then((jobs) => {
     flushesInFlight--;
-    post({ k: 'acks', acks: myAcks, meta: myMeta });
+    post({ k: 'acks', acks: myAcks, meta: myMeta, jobs });
     if (acks.length > 0 || outbox.size > 0) scheduleFlush();
   });
 }

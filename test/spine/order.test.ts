@@ -6,6 +6,7 @@ describe('per-chat order across shards', () => {
   const ctx = useRedisAndHub({ runtime: { shards: 2 } });
 
   it('keeps 50 chats x 1,000 messages in order on the far side under concurrent load', async () => {
+    let counts: { delayed: number; waiting: number; active: number } | undefined;
     const chats = 50;
     const perChat = 1000;
     const sends: Array<Promise<unknown>> = [];
@@ -29,6 +30,13 @@ describe('per-chat order across shards', () => {
     }
     expect(next.size).toBe(chats);
     expect([...next.values()].every((n) => n === perChat)).toBe(true);
+    // The fast path delivered everything and removed the held-back jobs (well before their 5 s hold-back ends).
+    await until(() => counts !== undefined && counts.delayed + counts.waiting + counts.active === 0, 2_000, 'held-back jobs removed by the fast path', async () => {
+      await ctx.t.hub.collectMetrics();
+      const values = (await ctx.t.hub.metrics.queueJobs.get()).values;
+      const of = (state: string) => values.find((v) => v.labels.state === state)?.value ?? -1;
+      counts = { delayed: of('delayed'), waiting: of('waiting'), active: of('active') };
+    });
     const stats = await ctx.t.hub.shards.stats();
     expect(stats).toHaveLength(2);
     expect(stats.every((s) => s.processed > 0)).toBe(true);

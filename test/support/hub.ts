@@ -61,9 +61,11 @@ export function im(id: string, from: Envelope['from'], to: Envelope['to'], text 
   return { type: 'im', id, ts: Date.now(), from, to, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: text }] }] } };
 }
 
-export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition', refresh?: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  for (;;) {
+    await refresh?.();
+    if (cond()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
