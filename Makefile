@@ -11,6 +11,7 @@ deps: .deps-system node_modules/.installed
 .deps-system:
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number);const [x,y]="$(NODE_MIN)".split(".").map(Number);if(a<x||(a===x&&b<y)){console.error("Parley needs Node.js >= $(NODE_MIN), found "+process.versions.node);process.exit(1)}'
 	@missing=""; for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$REDIS_URL" ] && [ "$(MAKECMDGOALS)" = "run" ]; then missing=""; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	    echo "Installing Debian packages:$$missing"; \

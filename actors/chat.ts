@@ -17,9 +17,9 @@ export const chatBehaviour: Behaviour<ChatState> = {
   receive(state, input, ctx) {
     const env = input.env;
     if (state.recent.includes(env.id)) return { state, effects: [], outcome: 'duplicate' };
-    const seen: ChatState = { n: state.n, recent: remember(state.recent, env.id) };
-    const blocked = gate(seen, input, ctx);
+    // A blocked message leaves no state behind: blocked traffic cannot fill Redis with snapshots.
+    const blocked = gate(state, input, ctx);
     if (blocked) return blocked;
-    return { state: { n: state.n + 1, recent: seen.recent }, effects: [forward(env)], outcome: 'accepted' };
+    return { state: { n: state.n + 1, recent: remember(state.recent, env.id) }, effects: [forward(env)], outcome: 'accepted' };
   },
 };

@@ -54,9 +54,9 @@ export const userSessionBehaviour: Behaviour<UserState> = {
   receive(state, input, ctx) {
     const env = input.env;
     if (state.recent.includes(env.id)) return { state, effects: [], outcome: 'duplicate' };
-    let next: UserState = { ...state, recent: remember(state.recent, env.id) };
-    const blocked = gate(next, input, ctx);
+    const blocked = gate(state, input, ctx);
     if (blocked) return blocked;
+    let next: UserState = { ...state, recent: remember(state.recent, env.id) };
     const outbound = ctx.policy.isLocal(env.from);
     if (env.type === 'presence' && outbound) {
       next = { ...next, presence: { show: env.show, ts: env.ts, ...(env.status !== undefined ? { status: env.status } : {}) } };

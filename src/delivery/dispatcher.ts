@@ -1,4 +1,4 @@
-import { Job, Queue, Worker } from 'bullmq';
+import { DelayedError, Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Connector, DeliveryResult } from '../core/connector.ts';
@@ -35,6 +35,15 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> 
     t = setTimeout(() => resolve(TIMEOUT), ms);
   });
   return Promise.race([p, timer]).finally(() => clearTimeout(t));
+}
+
+/** Thrown when a job cannot finish now but must not become a dead letter: it goes back to the queue. */
+export class RequeueError extends Error {
+  override readonly name = 'RequeueError';
+}
+
+function sameRecipient(a: OutboundItem, b: OutboundItem): boolean {
+  return a.env.to.platform === b.env.to.platform && a.env.to.id === b.env.to.id;
 }
 
 function byChat(items: readonly OutboundItem[]): Map<string, OutboundItem[]> {
@@ -121,7 +130,7 @@ export class Dispatcher {
   }
 
   start(): void {
-    this.worker = new Worker<JobPayload>(this.queue, (job) => this.process(job), {
+    this.worker = new Worker<JobPayload>(this.queue, (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: this.prefix,
       concurrency: this.policy.concurrency,
@@ -156,7 +165,7 @@ export class Dispatcher {
     await this.jobs.close();
   }
 
-  private async process(job: Job<JobPayload>): Promise<void> {
+  private async process(job: Job<JobPayload>, token: string | undefined): Promise<void> {
     const items = openItems(job.data, this.cipher, this.queue);
     const runs: Array<Promise<void>> = [];
     for (const [chat, list] of byChat(items)) {
@@ -170,7 +179,15 @@ export class Dispatcher {
         }),
       );
     }
-    await Promise.all(runs);
+    const settled = await Promise.allSettled(runs);
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failure) return;
+    if ((this.abort.signal.aborted || failure.reason instanceof RequeueError) && token) {
+      // Shutting down mid-retry: the job goes back to the queue, not to the dead letters.
+      await job.moveToDelayed(Date.now() + 1000, token);
+      throw new DelayedError();
+    }
+    throw failure.reason;
   }
 
   /**
@@ -188,14 +205,17 @@ export class Dispatcher {
       if (notBefore !== undefined && notBefore > Date.now()) await sleep(notBefore - Date.now(), this.abort.signal);
     }
     while (pending.length > 0) {
-      if (this.abort.signal.aborted) throw new Error('dispatcher closing');
+      if (this.abort.signal.aborted) throw new RequeueError('dispatcher closing');
       let results: DeliveryResult[] | typeof TIMEOUT;
+      const batch = pending.map((i) => ({ key: i.key, env: i.env, attempt }));
+      const call = this.connector.deliver(batch);
       try {
-        const batch = pending.map((i) => ({ key: i.key, env: i.env, attempt }));
-        results = await withTimeout(this.connector.deliver(batch), this.policy.timeoutMs);
+        results = await withTimeout(call, this.policy.timeoutMs);
       } catch (err) {
         results = [{ ok: false, error: errorInfo(err) }];
       }
+      // A call that timed out may still complete: never overlap it with the retry.
+      if (results === TIMEOUT) await withTimeout(call.catch(() => undefined), this.policy.timeoutMs);
       const list: DeliveryResult[] = Array.isArray(results) ? results : [{ ok: false, error: TIMEOUT }];
       let ok = 0;
       while (ok < list.length && ok < pending.length && list[ok]?.ok) ok++;
@@ -216,9 +236,12 @@ export class Dispatcher {
         return false;
       }
       if (!error.retryable || attempt >= this.policy.attempts) {
-        await this.events.failed(this.connector.name, head, error);
-        await this.marks.mark([head.key]);
-        pending = pending.slice(1);
+        // A recipient that stayed unreachable through every attempt fails the
+        // chat's other items to it at once, rather than each waiting it out again.
+        const gone = error.retryable ? pending.filter((i) => i === head || sameRecipient(i, head)) : [head];
+        for (const item of gone) await this.events.failed(this.connector.name, item, error);
+        await this.marks.mark(gone.map((i) => i.key));
+        pending = pending.filter((i) => !gone.includes(i));
         attempt = 0;
         continue;
       }

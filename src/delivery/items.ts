@@ -20,8 +20,9 @@ export interface JobPayload {
 
 const packr = new Packr({ useRecords: true, moreTypes: false });
 
+/** Sender, id and recipient: an id chosen by one sender cannot shadow another sender's message. */
 export function idempotencyKey(env: Envelope): string {
-  return `${env.id}>${addressKey(env.to)}`;
+  return `${addressKey(env.from)}>${env.id}>${addressKey(env.to)}`;
 }
 
 export function queueName(connector: string): string {

@@ -36,6 +36,7 @@ export class ActorHost {
   private readonly cells = new Map<string, Cell>();
   private readonly dirtyKeys: string[] = [];
   private loadQueue: string[] = [];
+  private readonly orphans: Array<[string, unknown]> = [];
   private loadScheduled = false;
   restarts = 0;
   passivated = 0;
@@ -88,6 +89,8 @@ export class ActorHost {
       result = this.deps.behaviourFor(key).receive(cell.state, { origin: item[2], env: item[3] }, ctx);
     } catch (err) {
       this.cells.delete(key);
+      // Earlier steps of this turn were acknowledged: their state is saved with the next flush.
+      if (cell.dirty) this.orphans.push([key, cell.state]);
       this.restarts++;
       this.deps.onCrash(item, err);
       return;
@@ -120,7 +123,9 @@ export class ActorHost {
       states = await this.deps.load(keys);
     } catch (err) {
       this.deps.onLoadError(err);
-      for (const k of keys) this.requestLoad(k);
+      setTimeout(() => {
+        for (const k of keys) this.requestLoad(k);
+      }, 200);
       return;
     }
     const ctx = this.deps.context();
@@ -144,7 +149,7 @@ export class ActorHost {
 
   /** States changed since the last call, to be persisted with the next flush. */
   takeDirty(): Array<[string, unknown]> {
-    const out: Array<[string, unknown]> = [];
+    const out: Array<[string, unknown]> = this.orphans.splice(0);
     for (const key of this.dirtyKeys) {
       const cell = this.cells.get(key);
       if (cell?.dirty) {

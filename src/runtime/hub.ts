@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -16,7 +16,7 @@ import { metadataFor, type MetadataContext } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
 import { actorKeyFor } from '../core/routing.ts';
 import { ContentCipher, loadContentKey } from '../delivery/crypto.ts';
-import { Dispatcher, type DispatchEvents } from '../delivery/dispatcher.ts';
+import { Dispatcher, RequeueError, type DispatchEvents } from '../delivery/dispatcher.ts';
 import { DeliveryMarks } from '../delivery/idempotency.ts';
 import { queueName, type OutboundItem } from '../delivery/items.ts';
 import { PolicyStore } from '../state/policy-store.ts';
@@ -151,7 +151,7 @@ export class Hub implements HubPort {
     await this.sub.subscribe(this.policyStore.channel);
     this.sub.on('message', (channel) => {
       if (channel !== this.policyStore.channel) return;
-      void this.reloadPolicy();
+      this.reloadPolicy().catch((err: unknown) => this.log.error({ err }, 'policy change not applied; the previous policy stays in force'));
     });
   }
 
@@ -195,7 +195,7 @@ export class Hub implements HubPort {
     const code = error.retryable ? 'UNDELIVERABLE' : error.code;
     const env: Envelope = {
       type: 'error',
-      id: `err-${item.key}`,
+      id: `err-${createHash('sha1').update(item.key).digest('hex')}`,
       ts: Date.now(),
       from: item.env.to,
       to: item.env.from,
@@ -205,8 +205,17 @@ export class Hub implements HubPort {
       retryable: false,
       ...(item.env.chatId ? { chatId: item.env.chatId } : {}),
     };
-    const ack = await this.submit(env, 'system');
-    if (ack.outcome === 'rejected') this.log.error({ id: item.env.id, error: ack.error }, 'could not tell the sender about a failed delivery');
+    for (let attempt = 1; ; attempt++) {
+      const ack = await this.submit(env, 'system');
+      if (ack.outcome !== 'rejected') return;
+      if (!ack.error?.retryable) {
+        this.log.error({ id: item.env.id, error: ack.error }, 'could not tell the sender about a failed delivery');
+        return;
+      }
+      // Overloaded or shutting down: the job goes back to the queue and tries again later.
+      if (ack.error.code === 'SHUTTING_DOWN' || attempt >= 20) throw new RequeueError(`error envelope refused: ${ack.error.code}`);
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
   }
 
   private async submit(env: Envelope, origin: Origin): Promise<IngestAck> {

@@ -48,7 +48,7 @@ const shardModule = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts
 export class ShardRouter {
   private readonly shards: Shard[] = [];
   private readonly pending = new Map<number, Pending>();
-  private readonly requests = new Map<number, (msg: FromShard) => void>();
+  private readonly requests = new Map<number, { shard: number; resolve: (msg: FromShard) => void }>();
   private seq = 0;
   private reqId = 0;
   private flushScheduled = false;
@@ -91,6 +91,11 @@ export class ShardRouter {
     }
     shard.inflight = 0;
     shard.waiters.splice(0).forEach((w) => w());
+    for (const [id, req] of this.requests) {
+      if (req.shard !== index) continue;
+      this.requests.delete(id);
+      req.resolve({ k: 'done', id, count: 0 });
+    }
     if (this.stopping) return;
     this.opts.log.error({ shard: index, code }, 'shard worker exited; restarting it');
     this.shards[index] = this.spawn(index);
@@ -118,10 +123,10 @@ export class ShardRouter {
       case 'ready':
         return;
       default: {
-        const cb = this.requests.get(msg.id);
-        if (cb) {
+        const req = this.requests.get(msg.id);
+        if (req) {
           this.requests.delete(msg.id);
-          cb(msg);
+          req.resolve(msg);
         }
       }
     }
@@ -132,7 +137,12 @@ export class ShardRouter {
     const index = shardOf(key, this.shards.length);
     let shard = this.shards[index] as Shard;
     while (shard.inflight >= this.opts.maxInflightPerShard) {
+      // Waiting callers are bounded too: beyond them the sender is asked to come back.
+      if (shard.waiters.length >= this.opts.maxInflightPerShard) {
+        return { id: env.id, outcome: 'rejected', error: new ParleyError('OVERLOADED', 'too many messages waiting').toInfo() };
+      }
       await new Promise<void>((r) => shard.waiters.push(r));
+      if (this.stopping) return { id: env.id, outcome: 'rejected', error: new ParleyError('SHUTTING_DOWN').toInfo() };
       shard = this.shards[index] as Shard;
     }
     const seq = ++this.seq;
@@ -168,7 +178,7 @@ export class ShardRouter {
   private request(index: number, make: (id: number) => ToShard): Promise<FromShard> {
     const id = ++this.reqId;
     return new Promise((resolve) => {
-      this.requests.set(id, resolve);
+      this.requests.set(id, { shard: index, resolve });
       this.send(this.shards[index] as Shard, make(id));
     });
   }

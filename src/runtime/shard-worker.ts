@@ -45,7 +45,9 @@ const localDomains = new Set(data.localDomains);
 const metaCtx = { localDomains, defaultTenant: data.defaultTenant };
 let policy = new CompiledPolicy(data.policy, localDomains);
 const redis = connectRedis(data.redisUrl, `parley-shard-${data.shard}`);
-const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds);
+const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds, (actor, err) =>
+  console.error(`shard ${data.shard}: snapshot of ${actor} is unreadable, starting it afresh: ${String(err)}`),
+);
 const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
 
 let acks: Ack[] = [];
@@ -63,7 +65,8 @@ function context(): ActorContext {
 }
 
 function reject(item: Routed, error: ErrorInfo): void {
-  meta.push(metadataFor(item[3], chatIdFor(item[3]), 'failed', error.code, metaCtx));
+  // A retryable refusal is not an outcome: the sender sends again.
+  if (!error.retryable) meta.push(metadataFor(item[3], chatIdFor(item[3]), 'failed', error.code, metaCtx));
   acks.push([item[0], 'rejected', error]);
   scheduleFlush();
 }
@@ -116,7 +119,10 @@ function scheduleFlush(): void {
 async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Promise<CommittedJob[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const [jobs] = await Promise.all([outbox.commit(batch), snapshots.saveMany(dirty)]);
+      // Jobs before states: a state that records a message as seen must never
+      // reach Redis ahead of the job that delivers it.
+      const jobs = await outbox.commit(batch);
+      await snapshots.saveMany(dirty);
       return data.fastPathDelayMs > 0 ? jobs : [];
     } catch (err) {
       console.error(`shard ${data.shard}: durable write failed (attempt ${attempt}), retrying: ${String(err)}`);
@@ -153,12 +159,19 @@ function collectGarbage(): void {
   gcFn();
 }
 
+/** Persists changed states once every pending flush is done (never ahead of their jobs). */
 async function persistDirty(): Promise<void> {
+  while (flushesInFlight > 0 || flushScheduled || acks.length > 0 || outbox.size > 0) await new Promise((r) => setTimeout(r, 5));
   await commit(new Map(), host.takeDirty());
 }
 
+let sweeping = false;
 const sweep = setInterval(() => {
-  void persistDirty().then(() => host.passivate(Math.floor(data.passivateAfterMs / 1000)));
+  if (sweeping) return;
+  sweeping = true;
+  void persistDirty()
+    .then(() => host.passivate(Math.floor(data.passivateAfterMs / 1000)))
+    .finally(() => (sweeping = false));
 }, data.passivateSweepMs);
 sweep.unref();
 

@@ -11,6 +11,7 @@ export class SnapshotStore {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
+    private readonly onCorrupt?: (actor: string, err: unknown) => void,
   ) {}
 
   private key(actor: string): string {
@@ -20,7 +21,16 @@ export class SnapshotStore {
   async loadMany(actors: readonly string[]): Promise<Array<unknown | undefined>> {
     if (actors.length === 0) return [];
     const raw = await this.redis.mgetBuffer(...actors.map((a) => this.key(a)));
-    return raw.map((b) => (b ? (packr.unpack(b) as unknown) : undefined));
+    return raw.map((b, i) => {
+      if (!b) return undefined;
+      try {
+        return packr.unpack(b) as unknown;
+      } catch (err) {
+        // One unreadable snapshot must not hold up the actors loaded with it: that actor starts afresh.
+        this.onCorrupt?.(actors[i] as string, err);
+        return undefined;
+      }
+    });
   }
 
   /** Writes in pipelines of a bounded size: one huge pipeline is far slower than many small ones. */

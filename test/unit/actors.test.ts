@@ -152,10 +152,12 @@ describe('chat behaviour', () => {
     expect(metadata(r.effects)).toHaveLength(1);
   });
 
-  it('counts a blocked message as seen but not as delivered', () => {
+  it('leaves no state behind for a blocked message (blocked traffic cannot grow Redis)', () => {
     const env = sample('im', { from: mallory, to: alice });
-    const r = chatBehaviour.receive(chatBehaviour.initial('chat:x'), input(env), context());
-    expect(r.state).toEqual({ n: 0, recent: [env.id] });
+    const initial = chatBehaviour.initial('chat:x');
+    const r = chatBehaviour.receive(initial, input(env), context());
+    expect(r.outcome).toBe('blocked');
+    expect(r.state).toBe(initial);
   });
 
   it('drops a redelivered id as a duplicate with no effects and the same state', () => {
@@ -168,12 +170,13 @@ describe('chat behaviour', () => {
     expect(again.state).toBe(first.state);
   });
 
-  it('drops a redelivered blocked message without a second error', () => {
+  it('refuses a redelivered blocked message again, with its own error', () => {
     const ctx = context();
     const env = sample('im', { from: mallory, to: alice });
     const first = chatBehaviour.receive(chatBehaviour.initial('chat:x'), input(env), ctx);
     const again = chatBehaviour.receive(first.state, input(env), ctx);
-    expect(again).toMatchObject({ outcome: 'duplicate', effects: [] });
+    expect(again.outcome).toBe('blocked');
+    expect(again.effects.filter((e) => e.kind === 'metadata')).toHaveLength(1);
   });
 
   it('remembers only the last RECENT_IDS ids', () => {
