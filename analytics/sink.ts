@@ -15,12 +15,12 @@ export class MemorySink implements AnalyticsSink {
   constructor(private readonly limit = 1_000_000) {}
 
   write(events: readonly MetadataEvent[]): void {
-    for (const e of events) {
-      if (this.events.length >= this.limit) {
-        this.events.shift();
-        this.dropped++;
-      }
-      this.events.push(e);
+    for (const e of events) this.events.push(e);
+    if (this.events.length > this.limit) {
+      // Oldest rows go in chunks of a tenth: amortised constant time, never a shift per row.
+      const cut = this.events.length - this.limit + Math.ceil(this.limit / 10);
+      this.events.splice(0, cut);
+      this.dropped += cut;
     }
   }
 
