@@ -386,7 +386,7 @@ export async function run(): Promise<void> {
   const machine = machineInfo();
   progress(`starting redis-server (AOF everysec)`);
   const redis = await startBenchRedis();
-  ownPids.push(redis.server.pid);
+  ownPids.push(redis.pid);
   const rows: Row[] = [];
   const extra: Record<string, unknown> = {};
   try {

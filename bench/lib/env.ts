@@ -13,24 +13,7 @@ import { Hub } from '../../src/runtime/hub.ts';
 import { ManagedRedis } from '../../src/state/managed-redis.ts';
 
 /** A redis-server of the benchmark's own (AOF everysec, as in production), in a temp dir. */
-export interface BenchRedis {
-  url: string;
-  server: ManagedRedis;
-  stop(): Promise<void>;
-}
-
-export async function startBenchRedis(): Promise<BenchRedis> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-redis-'));
-  const server = await ManagedRedis.start({ binary: 'redis-server', dir, port: 0 });
-  return {
-    url: server.url,
-    server,
-    async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+export const startBenchRedis = (): Promise<ManagedRedis> => ManagedRedis.temporary();
 
 export interface BenchHub {
   hub: Hub;

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -247,10 +247,6 @@ export class Hub implements HubPort {
 
   route(spec: RouteSpec): void {
     this.opts.addRoute(spec);
-  }
-
-  newId(): string {
-    return randomUUID();
   }
 
   readiness(): Readiness {

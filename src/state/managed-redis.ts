@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -59,6 +60,7 @@ async function ping(port: number, timeoutMs: number): Promise<boolean> {
 export class ManagedRedis {
   private child: ChildProcess | undefined;
   private stopping = false;
+  private removeDirOnStop = false;
   private constructor(
     private readonly opts: ManagedRedisOptions,
     readonly port: number,
@@ -124,6 +126,14 @@ export class ManagedRedis {
     }
   }
 
+  /** A server in a fresh temp dir on a free port (tests, benchmarks); `stop` removes the dir. */
+  static async temporary(binary = 'redis-server'): Promise<ManagedRedis> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-redis-'));
+    const m = await ManagedRedis.start({ binary, dir, port: 0 });
+    m.removeDirOnStop = true;
+    return m;
+  }
+
   /** For fault tests: kill the server with a signal and leave it down. */
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
@@ -144,6 +154,11 @@ export class ManagedRedis {
   }
 
   async stop(): Promise<void> {
+    await this.stopServer();
+    if (this.removeDirOnStop) rmSync(this.opts.dir, { recursive: true, force: true });
+  }
+
+  private async stopServer(): Promise<void> {
     this.stopping = true;
     const child = this.child;
     if (child) {
