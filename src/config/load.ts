@@ -33,6 +33,11 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_LOOPBACK_PLATFORMS', 'connectors.loopback.platforms', 'list'],
   ['PARLEY_LOOPBACK_SINK', 'connectors.loopback.sink', 'string'],
   ['PARLEY_LOOPBACK_STREAM', 'connectors.loopback.stream', 'string'],
+  ['PARLEY_XMPP', 'connectors.xmpp.enabled', 'bool'],
+  ['PARLEY_XMPP_SERVICE', 'connectors.xmpp.service', 'string'],
+  ['PARLEY_XMPP_DOMAIN', 'connectors.xmpp.domain', 'string'],
+  ['PARLEY_XMPP_SECRET', 'connectors.xmpp.secret', 'string'],
+  ['PARLEY_XMPP_BARRIER_DOMAIN', 'connectors.xmpp.barrierDomain', 'string'],
 ];
 
 function convert(name: string, raw: string, kind: Kind): unknown {

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { PLATFORMS, domainSchema } from '../core/address.ts';
 import { domainRuleSchema } from '../core/policy.ts';
+import { xmppConfigSchema } from './xmpp-schema.ts';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().positive();
@@ -84,6 +85,7 @@ export const configSchema = z.object({
           http: z.boolean().default(true),
         })
         .prefault({}),
+      xmpp: xmppConfigSchema,
     })
     .prefault({}),
 });

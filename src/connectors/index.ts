@@ -1,9 +1,12 @@
 import type { Config } from '../config/schema.ts';
 import type { Connector } from '../core/connector.ts';
+import { ConfigError } from '../core/errors.ts';
 import { connectRedis } from '../state/redis.ts';
 import { LoopbackConnector } from './loopback/loopback.ts';
+import { XmppConnector } from './xmpp/connector.ts';
 
 export { LoopbackConnector } from './loopback/loopback.ts';
+export { XmppConnector } from './xmpp/connector.ts';
 
 /** The connectors the configuration enables. Each registers through the Connector interface only. */
 export function buildConnectors(config: Readonly<Config>, redisUrl: string): Connector[] {
@@ -19,6 +22,13 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string): Con
         ...(lb.sink === 'redis-stream' ? { redis: connectRedis(redisUrl, 'parley-loopback') } : {}),
       }),
     );
+  }
+  const xmpp = config.connectors.xmpp;
+  if (xmpp.enabled) {
+    if (!config.federation.localDomains.includes(xmpp.domain)) {
+      throw new ConfigError('connectors.xmpp.domain', `${xmpp.domain} must also be one of federation.localDomains`);
+    }
+    list.push(new XmppConnector({ config: xmpp, redis: connectRedis(redisUrl, 'parley-xmpp'), keyPrefix: config.redis.keyPrefix }));
   }
   return list;
 }

@@ -46,6 +46,8 @@ export interface Connector {
   start(hub: HubPort): Promise<void>;
   stop(): Promise<void>;
   status(): ConnectorStatus;
+  /** Monotonic event counts for /metrics (stanzas in, refusals, reconnects, ...). */
+  counters?(): Readonly<Record<string, number>>;
   /**
    * Delivers items in order and stops at the first failure: the result array
    * covers the attempted prefix, every entry ok but possibly the last.

@@ -36,7 +36,13 @@ export const profileSchema = z.object({
 export type Profile = z.infer<typeof profileSchema>;
 
 export const envelopeSchema = z.discriminatedUnion('type', [
-  z.object({ ...base, type: z.literal('im'), body: richTextSchema }),
+  z.object({
+    ...base,
+    type: z.literal('im'),
+    body: richTextSchema,
+    /** The sender asked to be told when the message reaches the recipient's platform. */
+    receiptRequested: z.boolean().optional(),
+  }),
   z.object({
     ...base,
     type: z.literal('presence'),
@@ -61,6 +67,7 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     mime: z.string().max(255),
     url: z.url({ protocol: /^https?$/ }).max(4096),
     expiresAt: z.number().int().optional(),
+    receiptRequested: z.boolean().optional(),
   }),
   z.object({ ...base, type: z.literal('contact-request'), message: z.string().max(1024).optional() }),
   z.object({

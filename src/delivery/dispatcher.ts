@@ -38,6 +38,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> 
 }
 
 /** Thrown when a job cannot finish now but must not become a dead letter: it goes back to the queue. */
+/** How often a delivery waiting for a disconnected connector looks again. */
+const OFFLINE_RECHECK_MS = 1_000;
+
 export class RequeueError extends Error {
   override readonly name = 'RequeueError';
 }
@@ -230,7 +233,9 @@ export class Dispatcher {
       const failure = list[ok];
       const error = failure && !failure.ok ? failure.error : SHORT;
       const head = pending[0] as OutboundItem;
-      attempt++;
+      // While the connector's link is down the work stays queued: waiting costs no attempt.
+      const offline = error.retryable && this.connector.status().state !== 'up';
+      if (!offline || attempt === 0) attempt++;
       if (fast && error.retryable) {
         this.triedFast.set(head.key, Date.now() + backoffDelay(1, this.policy.backoffBaseMs, this.policy.backoffMaxMs, error.retryAfterMs));
         return false;
@@ -245,7 +250,9 @@ export class Dispatcher {
         attempt = 0;
         continue;
       }
-      const delay = backoffDelay(attempt, this.policy.backoffBaseMs, this.policy.backoffMaxMs, error.retryAfterMs);
+      const delay = offline
+        ? Math.min(OFFLINE_RECHECK_MS, backoffDelay(attempt, this.policy.backoffBaseMs, this.policy.backoffMaxMs))
+        : backoffDelay(attempt, this.policy.backoffBaseMs, this.policy.backoffMaxMs, error.retryAfterMs);
       this.events.retrying(this.connector.name, head, attempt, error, delay);
       await sleep(delay, this.abort.signal);
     }

@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.ts';
 import type { Platform } from '../core/address.ts';
 import type { Connector, ConnectorStatus, HubPort, IngestAck } from '../core/connector.ts';
 import { parseEnvelope, type Envelope } from '../core/envelope.ts';
-import { EnvelopeError, ParleyError, type ErrorInfo } from '../core/errors.ts';
+import { EnvelopeError, ParleyError, errorInfo, type ErrorInfo } from '../core/errors.ts';
 import type { RouteSpec } from '../core/http.ts';
 import { metadataFor, type MetadataContext } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
@@ -175,6 +175,7 @@ export class Hub implements HubPort {
         this.metrics.delivered.inc({ connector, outcome: 'delivered' }, items.length);
         const now = Date.now();
         this.opts.sink.write(items.map((i) => metadataFor(i.env, i.chat, 'delivered', '', this.metaCtx, now)));
+        for (const i of items) if ((i.env.type === 'im' || i.env.type === 'file') && i.env.receiptRequested) void this.sendReceipt(i);
       },
       retrying: (connector, item, attempt, error, delayMs) => {
         this.metrics.retries.inc({ connector, code: error.code });
@@ -187,6 +188,22 @@ export class Hub implements HubPort {
         await this.tellSender(item, error);
       },
     };
+  }
+
+  /** A sender that asked for it hears that its message reached the recipient's platform. */
+  private async sendReceipt(item: OutboundItem): Promise<void> {
+    const env: Envelope = {
+      type: 'receipt',
+      id: `rcpt-${createHash('sha1').update(item.key).digest('hex')}`,
+      ts: Date.now(),
+      from: item.env.to,
+      to: item.env.from,
+      target: item.env.id,
+      status: 'delivered',
+      ...(item.env.chatId ? { chatId: item.env.chatId } : {}),
+    };
+    const ack = await this.submit(env, 'system').catch((err: unknown) => ({ outcome: 'rejected' as const, error: errorInfo(err) }));
+    if (ack.outcome === 'rejected') this.log.warn({ id: item.env.id, error: ack.error }, 'delivery receipt not sent');
   }
 
   /** The sender of a message that could not be delivered gets an error envelope. */
@@ -263,7 +280,10 @@ export class Hub implements HubPort {
       const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
       for (const [state, n] of Object.entries(counts)) this.metrics.queueJobs.set({ connector: name, state }, n);
     }
-    for (const c of this.opts.connectors) this.metrics.connectorUp.set({ connector: c.name }, c.status().state === 'up' ? 1 : 0);
+    for (const c of this.opts.connectors) {
+      this.metrics.connectorUp.set({ connector: c.name }, c.status().state === 'up' ? 1 : 0);
+      for (const [event, n] of Object.entries(c.counters?.() ?? {})) this.metrics.connectorEvents.set({ connector: c.name, event }, n);
+    }
     this.metrics.inflight.set(this.router?.inflight ?? 0);
     for (const s of (await this.router?.stats()) ?? []) this.metrics.actors.set({ shard: String(s.shard) }, s.resident);
   }

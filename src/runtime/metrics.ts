@@ -51,6 +51,13 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  readonly connectorEvents = new Gauge({
+    name: 'parley_connector_events',
+    help: 'Event counts a connector reports (stanzas, refusals, reconnects, ...), since start',
+    labelNames: ['connector', 'event'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
   }

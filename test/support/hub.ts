@@ -4,7 +4,9 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { MemorySink } from '../../analytics/sink.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import type { ConfigInput } from '../../src/config/schema.ts';
+import type { Config, ConfigInput } from '../../src/config/schema.ts';
+import type { Platform } from '../../src/core/address.ts';
+import type { Connector } from '../../src/core/connector.ts';
 import { LoopbackConnector } from '../../src/connectors/loopback/loopback.ts';
 import type { Envelope } from '../../src/core/envelope.ts';
 import type { RouteSpec } from '../../src/core/http.ts';
@@ -21,7 +23,14 @@ export interface TestHub {
 let counter = 0;
 
 /** A hub on a real Redis with the in-memory loopback connector serving the given platforms. */
-export async function startTestHub(redisUrl: string, input: ConfigInput = {}): Promise<TestHub> {
+export interface TestHubOptions {
+  /** Platforms the loopback connector plays (default: every one). */
+  loopbackPlatforms?: Platform[];
+  /** Real connectors to run beside it, made once the config is known. */
+  connectors?: (config: Config, redisUrl: string) => Connector[];
+}
+
+export async function startTestHub(redisUrl: string, input: ConfigInput = {}, options: TestHubOptions = {}): Promise<TestHub> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-data-'));
   const config = parseConfig({
     dataDir,
@@ -31,13 +40,14 @@ export async function startTestHub(redisUrl: string, input: ConfigInput = {}): P
     delivery: { backoffBaseMs: 20, backoffMaxMs: 200, stalledIntervalMs: 1000, ...input.delivery },
     federation: { localDomains: ['parley.local'], ...input.federation },
   });
-  const loopback = new LoopbackConnector({ platforms: ['teams', 'xmpp', 'sip'], sink: 'memory', stream: '', http: true });
+  const loopback = new LoopbackConnector({ platforms: options.loopbackPlatforms ?? ['teams', 'xmpp', 'sip'], sink: 'memory', stream: '', http: true });
+  const extra = options.connectors?.(config, redisUrl) ?? [];
   const sink = new MemorySink();
   const routes: RouteSpec[] = [];
   const hub = await Hub.start({
     config,
     redisUrl,
-    connectors: [loopback],
+    connectors: [loopback, ...extra],
     sink,
     log: pino({ level: 'silent' }),
     addRoute: (r) => routes.push(r),

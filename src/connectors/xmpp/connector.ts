@@ -1,0 +1,255 @@
+import type { Element } from '@xmpp/xml';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { XmppConfig } from '../../config/xmpp-schema.ts';
+import type { Platform } from '../../core/address.ts';
+import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort, IngestAck } from '../../core/connector.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import { ParleyError, errorInfo } from '../../core/errors.ts';
+import { ownRef, parseJid, type Addressing } from './addressing.ts';
+import { translateIq } from './inbound-iq.ts';
+import { translateMessage } from './inbound-message.ts';
+import { translatePresence } from './inbound-presence.ts';
+import { ComponentLink } from './link.ts';
+import { toStanzas } from './outbound.ts';
+import { PresenceCoalescer } from './presence-coalescer.ts';
+import { DomainRateLimit } from './rate-limit.ts';
+import { conditionFor, errorReply } from './stanza-errors.ts';
+import { XmppState } from './state.ts';
+import xml from '@xmpp/xml';
+
+export interface XmppConnectorOptions {
+  config: XmppConfig;
+  redis: Redis;
+  keyPrefix: string;
+  log?: Logger;
+}
+
+/** Rough serialised size of an element, without serialising it. */
+function approxSize(el: Element | string, budget: number): number {
+  if (typeof el === 'string') return el.length;
+  let n = el.name.length * 2 + 5;
+  for (const [k, v] of Object.entries(el.attrs)) n += k.length + String(v).length + 4;
+  for (const c of el.children) {
+    if (n > budget) return n;
+    n += approxSize(c, budget - n);
+  }
+  return n;
+}
+
+type Counter = 'stanzasIn' | 'stanzasOut' | 'rejected' | 'rateLimited' | 'oversized' | 'presenceIn' | 'presenceForwarded' | 'probes';
+
+/**
+ * Parley on XMPP: a component of a standard XMPP server (which does TLS and
+ * server-to-server federation). Internal users are `user@<domain>`; external
+ * users are ordinary XMPP users anywhere.
+ */
+export class XmppConnector implements Connector {
+  readonly name = 'xmpp';
+  readonly platforms: readonly Platform[] = ['xmpp'];
+  private readonly cfg: XmppConfig;
+  private readonly addressing: Addressing;
+  private readonly state: XmppState;
+  private readonly limiter: DomainRateLimit;
+  private readonly coalescer: PresenceCoalescer;
+  private link: ComponentLink | undefined;
+  private hub: HubPort | undefined;
+  private log: Logger | undefined;
+  private readonly counts: Record<Counter, number> = {
+    stanzasIn: 0, stanzasOut: 0, rejected: 0, rateLimited: 0, oversized: 0, presenceIn: 0, presenceForwarded: 0, probes: 0,
+  };
+
+  constructor(private readonly opts: XmppConnectorOptions) {
+    this.cfg = opts.config;
+    this.addressing = { domain: this.cfg.domain, localPlatform: this.cfg.localPlatform };
+    this.state = new XmppState(opts.redis, opts.keyPrefix);
+    this.limiter = new DomainRateLimit(this.cfg.messagesPerSecondPerDomain, this.cfg.burstPerDomain);
+    this.coalescer = new PresenceCoalescer(this.cfg.presenceCoalesceMs, this.cfg.maxPresencePairs, (envs) => this.forwardPresence(envs));
+  }
+
+  async start(hub: HubPort): Promise<void> {
+    this.hub = hub;
+    this.log = this.opts.log ?? hub.log.child({ connector: 'xmpp' });
+    this.link = new ComponentLink({
+      service: this.cfg.service,
+      domain: this.cfg.domain,
+      secret: this.cfg.secret ?? '',
+      ...(this.cfg.barrierDomain ? { barrierDomain: this.cfg.barrierDomain } : {}),
+      maxPendingBytes: this.cfg.maxPendingBytes,
+      reconnectMinMs: this.cfg.reconnectMinMs,
+      reconnectMaxMs: this.cfg.reconnectMaxMs,
+      connectTimeoutMs: this.cfg.connectTimeoutMs,
+      log: this.log,
+      onStanza: (el) => this.onStanza(el),
+    });
+    await this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    this.coalescer.stop();
+    await this.link?.stop();
+    this.opts.redis.disconnect();
+  }
+
+  status(): ConnectorStatus {
+    return this.link?.status() ?? { state: 'stopped', since: Date.now() };
+  }
+
+  counters(): Readonly<Record<string, number>> {
+    const l = this.link?.counters;
+    return { ...this.counts, parseErrors: l?.parseErrors ?? 0, streamsTooLarge: l?.oversized ?? 0, reconnects: l?.reconnects ?? 0, presencePairs: this.coalescer.size };
+  }
+
+  /** Resolves when the component stream is up (tests, readiness). */
+  waitOnline(ms: number): Promise<void> {
+    if (!this.link) return Promise.reject(new Error('xmpp connector not started'));
+    return this.link.waitOnline(ms);
+  }
+
+  async deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]> {
+    const link = this.link;
+    if (!link) return [{ ok: false, error: new ParleyError('DELIVERY_UNAVAILABLE', 'connector not started').toInfo() }];
+    try {
+      if (!link.online) await link.waitOnline(this.cfg.offlineWaitMs);
+      let fragment = '';
+      const sent: Array<readonly [string, string]> = [];
+      const presence: Array<readonly [string, string, string]> = [];
+      for (const item of items) {
+        const env = item.env;
+        const reactions = env.type === 'reaction' ? await this.state.changeReaction(env.from.id, env.target, env.emoji, env.action) : undefined;
+        for (const el of toStanzas(env, reactions ? { reactions } : {})) fragment += el.toString();
+        if (env.type === 'im' || env.type === 'file') sent.push([env.to.id, env.id]);
+        if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
+      }
+      await Promise.all([this.state.rememberSent(sent), this.state.storePresence(presence)]);
+      if (fragment) await link.write(fragment);
+      this.counts.stanzasOut += items.length;
+      return items.map(() => ({ ok: true }));
+    } catch (err) {
+      return [{ ok: false, error: errorInfo(err) }];
+    }
+  }
+
+  private get port(): HubPort {
+    if (!this.hub) throw new Error('xmpp connector not started');
+    return this.hub;
+  }
+
+  private send(el: Element): void {
+    this.link?.send(el).catch((err: Error) => this.log?.debug({ err: err.message }, 'XMPP reply not sent'));
+  }
+
+  private reject(stanza: Element, ...args: Parameters<typeof errorReply> extends [Element, ...infer R] ? R : never): void {
+    this.counts.rejected++;
+    // Never answer an error with an error (RFC 6120 8.3.1).
+    if (stanza.attrs.type === 'error') return;
+    this.send(errorReply(stanza, ...args));
+  }
+
+  private onStanza(el: Element): void {
+    this.counts.stanzasIn++;
+    if (approxSize(el, this.cfg.maxStanzaBytes + 1) > this.cfg.maxStanzaBytes) {
+      this.counts.oversized++;
+      this.log?.warn({ from: el.attrs.from, name: el.name, limit: this.cfg.maxStanzaBytes }, 'XMPP stanza over the size limit refused');
+      this.reject(el, 'policy-violation', 'modify', `stanza larger than ${this.cfg.maxStanzaBytes} bytes`);
+      return;
+    }
+    const now = Date.now();
+    if (el.name === 'message') this.onMessage(el, now);
+    else if (el.name === 'presence') this.onPresence(el, now);
+    else if (el.name === 'iq') this.onIq(el, now);
+  }
+
+  private limited(el: Element): boolean {
+    const domain = parseJid(el.attrs.from)?.domain;
+    if (!domain || this.limiter.take(domain)) return false;
+    this.counts.rateLimited++;
+    this.reject(el, 'resource-constraint', 'wait', `too many stanzas from ${domain}; slow down`);
+    return true;
+  }
+
+  private onMessage(el: Element, now: number): void {
+    const out = translateMessage(el, this.addressing, now);
+    if (out.kind === 'ignore') return void this.log?.debug({ reason: out.reason }, 'XMPP message ignored');
+    if (out.kind === 'reject') return this.reject(el, out.condition, out.type, out.text);
+    if (el.attrs.type !== 'error' && this.limited(el)) return;
+    if (out.kind === 'envelopes') return this.submit(el, out.envs);
+    void this.reactions(el, out.base, out.ref, out.emojis);
+  }
+
+  private async reactions(el: Element, base: Pick<Envelope, 'id' | 'ts' | 'from' | 'to'>, ref: string, emojis: string[]): Promise<void> {
+    try {
+      const sender = base.from.id;
+      const target = (await this.state.wasSentTo(sender, ref)) ? ref : ownRef(sender, ref);
+      const old = new Set(await this.state.swapReactions(sender, target, emojis));
+      const now = new Set(emojis);
+      const envs: Envelope[] = [];
+      for (const e of now) if (!old.has(e)) envs.push({ ...base, id: `${base.id}+${e}`, type: 'reaction', target, emoji: e, action: 'add' });
+      for (const e of old) if (!now.has(e)) envs.push({ ...base, id: `${base.id}-${e}`, type: 'reaction', target, emoji: e, action: 'remove' });
+      if (envs.length) this.submit(el, envs);
+    } catch (err) {
+      this.log?.error({ err }, 'XMPP reactions not processed');
+      this.reject(el, 'internal-server-error', 'wait');
+    }
+  }
+
+  /** Hands envelopes to the hub; a refusal goes back to the sender as a stanza error. */
+  private submit(stanza: Element, envs: Envelope[]): void {
+    const done = (acks: readonly IngestAck[]): void => {
+      const bad = acks.find((a) => a.outcome === 'rejected');
+      // Blocked traffic gets its error as an envelope through delivery; refusals are answered here.
+      if (bad?.error) {
+        const [condition, type] = conditionFor(bad.error.code);
+        this.reject(stanza, condition, type, bad.error.message);
+      }
+    };
+    const p = envs.length === 1 ? this.port.ingest(envs[0]).then((a) => [a]) : this.port.ingestMany(envs);
+    p.then(done).catch((err: unknown) => {
+      this.log?.error({ err }, 'XMPP stanza not ingested');
+      this.reject(stanza, 'internal-server-error', 'wait');
+    });
+  }
+
+  private onPresence(el: Element, now: number): void {
+    const out = translatePresence(el, this.addressing, now);
+    switch (out.kind) {
+      case 'ignore':
+        return;
+      case 'presence':
+        this.counts.presenceIn++;
+        return this.coalescer.offer(out.env, out.resource);
+      case 'contact':
+        if (this.limited(el)) return;
+        return this.submit(el, [out.env]);
+      case 'probe':
+        this.counts.probes++;
+        void this.answerProbe(out.from, out.to);
+    }
+  }
+
+  private async answerProbe(prober: string, user: string): Promise<void> {
+    try {
+      const stored = await this.state.presence(user, prober);
+      const p = stored ? (JSON.parse(stored) as { show?: string; status?: string }) : undefined;
+      const attrs: Record<string, string> = { from: user, to: prober };
+      if (!p || p.show === 'offline') attrs.type = 'unavailable';
+      const show = p?.show && ['away', 'xa', 'dnd'].includes(p.show) ? p.show : undefined;
+      this.send(xml('presence', attrs, show ? xml('show', {}, show) : null, p?.status ? xml('status', {}, p.status) : null));
+    } catch (err) {
+      this.log?.warn({ err }, 'XMPP probe not answered');
+    }
+  }
+
+  private forwardPresence(envs: Envelope[]): void {
+    this.counts.presenceForwarded += envs.length;
+    this.port.ingestMany(envs).catch((err: unknown) => this.log?.warn({ err }, 'XMPP presence not forwarded'));
+  }
+
+  private onIq(el: Element, now: number): void {
+    const out = translateIq(el, { ...this.addressing, name: this.cfg.name }, now);
+    if (out.kind === 'ignore') return;
+    if (out.kind === 'reply') return this.send(out.el);
+    if (el.attrs.type === 'get' && this.limited(el)) return;
+    this.submit(out.stanza, [out.env]);
+  }
+}

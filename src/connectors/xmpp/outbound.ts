@@ -1,0 +1,113 @@
+import xml, { type Element } from '@xmpp/xml';
+import type { Envelope } from '../../core/envelope.ts';
+import { jidOf, stanzaRef } from './addressing.ts';
+import { NS } from './ns.ts';
+import { conditionFor, errorChild } from './stanza-errors.ts';
+import { renderStyling } from './styling.ts';
+import { profileToVcard } from './vcard.ts';
+
+const RETRACT_FALLBACK = 'This person attempted to retract a previous message, but your client does not support it.';
+
+const SHOW: Record<string, string | undefined> = { away: 'away', xa: 'xa', dnd: 'dnd' };
+
+/** Extra state some envelopes need: the sender's whole reaction set after this change. */
+export interface OutboundContext {
+  reactions?: readonly string[];
+}
+
+function message(env: Envelope, type: string, ...children: Array<Element | null>): Element {
+  return xml('message', { from: jidOf(env.from), to: jidOf(env.to), id: env.id, type }, ...children);
+}
+
+/** The stanzas that carry one envelope to an XMPP user; [] when XMPP has no form for it. */
+export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
+  const from = jidOf(env.from);
+  const to = jidOf(env.to);
+  const peer = env.to.id;
+  switch (env.type) {
+    case 'im':
+      return [
+        message(
+          env,
+          'chat',
+          xml('body', {}, renderStyling(env.body)),
+          xml('active', { xmlns: NS.chatStates }),
+          xml('request', { xmlns: NS.receipts }),
+          xml('markable', { xmlns: 'urn:xmpp:chat-markers:0' }),
+        ),
+      ];
+    case 'edit':
+      return [message(env, 'chat', xml('body', {}, renderStyling(env.body)), xml('replace', { xmlns: NS.correction, id: stanzaRef(env.target, peer) }))];
+    case 'delete':
+      return [
+        message(
+          env,
+          'chat',
+          xml('retract', { xmlns: NS.retract, id: stanzaRef(env.target, peer) }),
+          xml('fallback', { xmlns: NS.fallback, for: NS.retract }),
+          xml('body', {}, RETRACT_FALLBACK),
+          xml('store', { xmlns: NS.hints }),
+        ),
+      ];
+    case 'reaction':
+      return [
+        message(
+          env,
+          'chat',
+          xml('reactions', { xmlns: NS.reactions, id: stanzaRef(env.target, peer) }, ...(ctx.reactions ?? []).map((e) => xml('reaction', {}, e))),
+          xml('store', { xmlns: NS.hints }),
+        ),
+      ];
+    case 'typing':
+      return [message(env, 'chat', xml(env.state, { xmlns: NS.chatStates }), xml('no-store', { xmlns: NS.hints }))];
+    case 'file':
+      return [
+        message(
+          env,
+          'chat',
+          xml('body', {}, env.url),
+          xml('x', { xmlns: NS.oob }, xml('url', {}, env.url), xml('desc', {}, env.name)),
+          xml('request', { xmlns: NS.receipts }),
+        ),
+      ];
+    case 'receipt':
+      if (env.status !== 'delivered') return [];
+      return [message(env, 'chat', xml('received', { xmlns: NS.receipts, id: stanzaRef(env.target, peer) }), xml('store', { xmlns: NS.hints }))];
+    case 'presence': {
+      if (env.show === 'offline') return [xml('presence', { from, to, type: 'unavailable' }, env.status ? xml('status', {}, env.status) : null)];
+      const show = SHOW[env.show];
+      return [xml('presence', { from, to }, show ? xml('show', {}, show) : null, env.status ? xml('status', {}, env.status) : null)];
+    }
+    case 'contact-request':
+      return [xml('presence', { from, to, type: 'subscribe', id: env.id }, env.message ? xml('status', {}, env.message) : null)];
+    case 'contact-response':
+      if (env.decision === 'accepted') {
+        // Approve theirs and ask for theirs: a Teams contact is mutual.
+        return [xml('presence', { from, to, type: 'subscribed', id: env.id }), xml('presence', { from, to, type: 'subscribe', id: `${env.id}#back` })];
+      }
+      if (env.decision === 'declined') return [xml('presence', { from, to, type: 'unsubscribed', id: env.id })];
+      return [xml('presence', { from, to, type: 'unsubscribe', id: env.id }), xml('presence', { from, to, type: 'unsubscribed', id: `${env.id}#both` })];
+    case 'profile-request':
+      return [xml('iq', { from, to, type: 'get', id: env.id }, xml('vCard', { xmlns: NS.vcard }))];
+    case 'profile-response': {
+      if (!env.replyTo) return [];
+      return [xml('iq', { from, to, type: 'result', id: stanzaRef(env.replyTo, peer) }, profileToVcard(env.profile))];
+    }
+    case 'invite':
+      return [
+        message(
+          env,
+          'normal',
+          xml('x', { xmlns: NS.conference, jid: env.room.id, ...(env.reason ? { reason: env.reason } : {}) }),
+          xml('body', {}, `${env.from.name ?? from} invites you to ${env.room.name ?? env.room.id}${env.reason ? `: ${env.reason}` : ''}`),
+        ),
+      ];
+    case 'error': {
+      const [condition, type] = conditionFor(env.code);
+      const ref = env.target ? stanzaRef(env.target, peer) : undefined;
+      const isIq = env.target?.startsWith(`xq:${peer}/`) ?? false;
+      const attrs: Record<string, string> = { from, to, type: 'error', ...(ref ? { id: ref } : {}) };
+      return [xml(isIq ? 'iq' : 'message', attrs, errorChild(condition, type, env.message))];
+    }
+  }
+}
