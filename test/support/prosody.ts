@@ -62,7 +62,7 @@ function config(dir: string, c2sPort: number, componentPort: number, opts: Requi
     'allow_unencrypted_plain_auth = true',
     'authentication = "internal_plain"',
     'storage = "internal"',
-    'modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "offline", "posix" }',
+    'modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "message", "iq", "offline", "posix", "vcard" }',
     'modules_disabled = { "s2s", "tls", "http" }',
     'limits = { c2s = { rate = "100mb/s" } }',
     'c2s_stanza_size_limit = 1048576',

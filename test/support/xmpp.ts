@@ -1,5 +1,5 @@
 import { client, type Client } from '@xmpp/client';
-import type { Element } from '@xmpp/xml';
+import xml, { type Element } from '@xmpp/xml';
 import { afterAll, beforeAll } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { XmppConnector } from '../../src/connectors/xmpp/connector.ts';
@@ -87,14 +87,18 @@ export interface TestXmppUser {
   stop(): Promise<void>;
 }
 
+let sessions = 0;
+
 export async function xmppUser(prosody: TestProsody, username: string, domain = 'partner.example', opts: { presence?: boolean } = {}): Promise<TestXmppUser> {
-  const c = client({ service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain, username, password: PROSODY_PASSWORD, resource: 'test' });
+  const c = client({ service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain, username, password: PROSODY_PASSWORD, resource: `test-${++sessions}` });
   c.on('error', () => undefined);
   c.reconnect.stop();
   const stanzas: Element[] = [];
   c.on('stanza', (el: Element) => stanzas.push(el));
   await c.start();
-  if (opts.presence !== false) await c.send((await import('@xmpp/xml')).default('presence'));
+  // Like a real client: fetch the roster first (roster pushes go only to resources that did), then go available.
+  await c.iqCaller.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
+  if (opts.presence !== false) await c.send(xml('presence'));
   const user: TestXmppUser = {
     client: c,
     jid: `${username}@${domain}`,

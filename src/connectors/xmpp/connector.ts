@@ -13,6 +13,7 @@ import { translatePresence } from './inbound-presence.ts';
 import { ComponentLink } from './link.ts';
 import { toStanzas } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
+import { ReturnPaths } from './return-paths.ts';
 import { DomainRateLimit } from './rate-limit.ts';
 import { conditionFor, errorReply } from './stanza-errors.ts';
 import { XmppState } from './state.ts';
@@ -52,6 +53,7 @@ export class XmppConnector implements Connector {
   private readonly state: XmppState;
   private readonly limiter: DomainRateLimit;
   private readonly coalescer: PresenceCoalescer;
+  private readonly returns = new ReturnPaths();
   private link: ComponentLink | undefined;
   private hub: HubPort | undefined;
   private log: Logger | undefined;
@@ -117,7 +119,8 @@ export class XmppConnector implements Connector {
       for (const item of items) {
         const env = item.env;
         const reactions = env.type === 'reaction' ? await this.state.changeReaction(env.from.id, env.target, env.emoji, env.action) : undefined;
-        for (const el of toStanzas(env, reactions ? { reactions } : {})) fragment += el.toString();
+        const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
+        for (const el of toStanzas(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}) })) fragment += el.toString();
         if (env.type === 'im' || env.type === 'file') sent.push([env.to.id, env.id]);
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
@@ -195,6 +198,7 @@ export class XmppConnector implements Connector {
 
   /** Hands envelopes to the hub; a refusal goes back to the sender as a stanza error. */
   private submit(stanza: Element, envs: Envelope[]): void {
+    for (const env of envs) this.returns.remember(env.id, stanza.attrs.from);
     const done = (acks: readonly IngestAck[]): void => {
       const bad = acks.find((a) => a.outcome === 'rejected');
       // Blocked traffic gets its error as an envelope through delivery; refusals are answered here.

@@ -13,16 +13,19 @@ const SHOW: Record<string, string | undefined> = { away: 'away', xa: 'xa', dnd: 
 /** Extra state some envelopes need: the sender's whole reaction set after this change. */
 export interface OutboundContext {
   reactions?: readonly string[];
+  /** The full JID a reply (error, iq result) goes to, when known. */
+  replyTo?: string;
 }
 
 function message(env: Envelope, type: string, ...children: Array<Element | null>): Element {
   return xml('message', { from: jidOf(env.from), to: jidOf(env.to), id: env.id, type }, ...children);
 }
 
+
 /** The stanzas that carry one envelope to an XMPP user; [] when XMPP has no form for it. */
 export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
   const from = jidOf(env.from);
-  const to = jidOf(env.to);
+  const to = ctx.replyTo ?? jidOf(env.to);
   const peer = env.to.id;
   switch (env.type) {
     case 'im':
