@@ -41,6 +41,16 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> 
 /** How often a delivery waiting for a disconnected connector looks again. */
 const OFFLINE_RECHECK_MS = 1_000;
 
+/** At most this many items go to a connector in one merged fast-path call. */
+const MERGE_MAX_ITEMS = 1_000;
+
+interface FastJob {
+  jobId: string;
+  /** Chats of the job not yet done on the fast path. */
+  remaining: number;
+  handedBack: boolean;
+}
+
 export class RequeueError extends Error {
   override readonly name = 'RequeueError';
 }
@@ -83,6 +93,8 @@ export class Dispatcher {
   /** Item keys the fast path tried once, with the earliest time for the next try. */
   private readonly triedFast = new Map<string, number>();
   private readonly fastRuns = new Set<Promise<unknown>>();
+  /** Per chat, fast-path work waiting for the chat's turn (merged into one delivery). */
+  private readonly fastWaiting = new Map<string, Array<{ job: FastJob; list: OutboundItem[] }>>();
 
   constructor(
     private readonly connector: Connector,
@@ -100,27 +112,56 @@ export class Dispatcher {
 
   /** Delivers a job's items right away; see the class comment. Never throws. */
   fast(jobId: string, items: readonly OutboundItem[]): void {
-    let handedBack = false;
-    const runs: Array<Promise<void>> = [];
-    for (const [chat, list] of byChat(items)) {
-      runs.push(
-        this.chats.run(chat, async () => {
-          if ((this.slow.get(chat) ?? 0) === 0 && (await this.deliverChat(list, true))) return;
-          handedBack = true;
-          this.slow.set(chat, (this.slow.get(chat) ?? 0) + 1);
-          this.deferred.add(`${jobId}|${chat}`);
-          // Inside the chat's turn: its jobs reach the queue in order.
-          await this.promote(jobId);
-        }),
-      );
+    const groups = byChat(items);
+    const job: FastJob = { jobId, remaining: groups.size, handedBack: false };
+    for (const [chat, list] of groups) {
+      const waiting = this.fastWaiting.get(chat);
+      // A chat already waiting for its turn takes these items along: one delivery call for both.
+      if (waiting) {
+        waiting.push({ job, list });
+        continue;
+      }
+      this.fastWaiting.set(chat, [{ job, list }]);
+      const run = this.chats
+        .run(chat, () => this.drainFast(chat))
+        .catch((err: unknown) => this.log.debug({ err, chat }, 'fast path stopped; the queue will deliver the jobs'))
+        .finally(() => this.fastRuns.delete(run));
+      this.fastRuns.add(run);
     }
-    const run = Promise.all(runs)
-      .then(async () => {
-        if (!handedBack) await this.jobs.remove(jobId);
-      })
-      .catch((err: unknown) => this.log.debug({ err, jobId }, 'fast path stopped; the queue will deliver the job'))
-      .finally(() => this.fastRuns.delete(run));
-    this.fastRuns.add(run);
+  }
+
+  /** Runs in the chat's turn: delivers what waits for it, at most MERGE_MAX_ITEMS per call. */
+  private async drainFast(chat: string): Promise<void> {
+    for (;;) {
+      const waiting = this.fastWaiting.get(chat);
+      if (!waiting || waiting.length === 0) {
+        this.fastWaiting.delete(chat);
+        return;
+      }
+      let n = 0;
+      let take = 0;
+      while (take < waiting.length && (take === 0 || n + (waiting[take]?.list.length ?? 0) <= MERGE_MAX_ITEMS)) n += waiting[take++]?.list.length ?? 0;
+      const entries = waiting.splice(0, take);
+      if (waiting.length === 0) this.fastWaiting.delete(chat);
+      const delivered = (this.slow.get(chat) ?? 0) === 0 && (await this.deliverChat(entries.flatMap((e) => e.list), true));
+      for (const { job } of entries) {
+        if (!delivered) {
+          // Handed back inside the chat's turn: its jobs reach the queue in order.
+          job.handedBack = true;
+          this.slow.set(chat, (this.slow.get(chat) ?? 0) + 1);
+          this.deferred.add(`${job.jobId}|${chat}`);
+          await this.promote(job.jobId);
+        }
+        if (--job.remaining === 0 && !job.handedBack) {
+          const removal = this.jobs
+            .remove(job.jobId)
+            .catch((err: unknown) => this.log.debug({ err, jobId: job.jobId }, 'delivered job not removed; the consumer will skip it'))
+            .finally(() => this.fastRuns.delete(removal));
+          this.fastRuns.add(removal);
+        }
+      }
+      if (!this.fastWaiting.has(chat)) return;
+    }
   }
 
   private async promote(jobId: string): Promise<void> {

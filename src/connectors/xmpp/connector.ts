@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { XmppConfig } from '../../config/xmpp-schema.ts';
 import type { Platform } from '../../core/address.ts';
-import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort, IngestAck } from '../../core/connector.ts';
+import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort } from '../../core/connector.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { ParleyError, errorInfo } from '../../core/errors.ts';
 import { ownRef, parseJid, type Addressing } from './addressing.ts';
@@ -54,6 +54,8 @@ export class XmppConnector implements Connector {
   private readonly limiter: DomainRateLimit;
   private readonly coalescer: PresenceCoalescer;
   private readonly returns = new ReturnPaths();
+  private pendingIngest: Array<{ stanza: Element; envs: Envelope[] }> = [];
+  private ingestTimer: NodeJS.Immediate | undefined;
   private link: ComponentLink | undefined;
   private hub: HubPort | undefined;
   private log: Logger | undefined;
@@ -88,6 +90,10 @@ export class XmppConnector implements Connector {
   }
 
   async stop(): Promise<void> {
+    if (this.ingestTimer) {
+      clearImmediate(this.ingestTimer);
+      this.flushIngest();
+    }
     this.coalescer.stop();
     await this.link?.stop();
     this.opts.redis.disconnect();
@@ -124,8 +130,7 @@ export class XmppConnector implements Connector {
         if (env.type === 'im' || env.type === 'file') sent.push([env.to.id, env.id]);
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
-      await Promise.all([this.state.rememberSent(sent), this.state.storePresence(presence)]);
-      if (fragment) await link.write(fragment);
+      await Promise.all([this.state.rememberSent(sent), this.state.storePresence(presence), fragment ? link.write(fragment) : undefined]);
       this.counts.stanzasOut += items.length;
       return items.map(() => ({ ok: true }));
     } catch (err) {
@@ -196,22 +201,41 @@ export class XmppConnector implements Connector {
     }
   }
 
-  /** Hands envelopes to the hub; a refusal goes back to the sender as a stanza error. */
+  /**
+   * Hands envelopes to the hub, batched per event-loop turn (one ingestMany
+   * for every stanza that arrived in the same read); a refusal goes back to
+   * the sender as a stanza error.
+   */
   private submit(stanza: Element, envs: Envelope[]): void {
     for (const env of envs) this.returns.remember(env.id, stanza.attrs.from);
-    const done = (acks: readonly IngestAck[]): void => {
-      const bad = acks.find((a) => a.outcome === 'rejected');
-      // Blocked traffic gets its error as an envelope through delivery; refusals are answered here.
-      if (bad?.error) {
-        const [condition, type] = conditionFor(bad.error.code);
-        this.reject(stanza, condition, type, bad.error.message);
-      }
-    };
-    const p = envs.length === 1 ? this.port.ingest(envs[0]).then((a) => [a]) : this.port.ingestMany(envs);
-    p.then(done).catch((err: unknown) => {
-      this.log?.error({ err }, 'XMPP stanza not ingested');
-      this.reject(stanza, 'internal-server-error', 'wait');
-    });
+    this.pendingIngest.push({ stanza, envs });
+    this.ingestTimer ??= setImmediate(() => this.flushIngest());
+  }
+
+  private flushIngest(): void {
+    this.ingestTimer = undefined;
+    const batch = this.pendingIngest;
+    this.pendingIngest = [];
+    const envs = batch.flatMap((b) => b.envs);
+    this.port.ingestMany(envs).then(
+      (acks) => {
+        let i = 0;
+        for (const { stanza, envs: mine } of batch) {
+          const own = acks.slice(i, i + mine.length);
+          i += mine.length;
+          // Blocked traffic gets its error as an envelope through delivery; refusals are answered here.
+          const bad = own.find((a) => a.outcome === 'rejected');
+          if (bad?.error) {
+            const [condition, type] = conditionFor(bad.error.code);
+            this.reject(stanza, condition, type, bad.error.message);
+          }
+        }
+      },
+      (err: unknown) => {
+        this.log?.error({ err }, 'XMPP stanzas not ingested');
+        for (const { stanza } of batch) this.reject(stanza, 'internal-server-error', 'wait');
+      },
+    );
   }
 
   private onPresence(el: Element, now: number): void {

@@ -1,0 +1,264 @@
+/**
+ * XMPP benchmark: Parley as a component of a real Prosody, against Prosody's
+ * own ceiling measured in the same run (one @xmpp/client to another). XMPP
+ * peers run in worker threads of their own. Writes bench/results/xmpp.json.
+ *
+ * Knobs: XMPP_BENCH_N (messages per throughput run, default 30,000),
+ * XMPP_BENCH_RATE (paced rate for the latency runs, default 1,000/s),
+ * XMPP_BENCH_SECONDS (length of a latency run, default 10).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { pino } from 'pino';
+import { MemorySink } from '../analytics/sink.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { LoopbackConnector, type LoopbackDelivery } from '../src/connectors/loopback/loopback.ts';
+import { XmppConnector } from '../src/connectors/xmpp/connector.ts';
+import type { Envelope } from '../src/core/envelope.ts';
+import { Hub } from '../src/runtime/hub.ts';
+import { ManagedRedis } from '../src/state/managed-redis.ts';
+import { connectRedis } from '../src/state/redis.ts';
+import { PROSODY_PASSWORD, startProsody, type TestProsody } from '../test/support/prosody.ts';
+import { percentiles, round } from './lib/stats.ts';
+import { printTable } from './lib/table.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const resultsFile = path.join(here, 'results', 'xmpp.json');
+const N = Number(process.env.XMPP_BENCH_N ?? 30_000);
+const RATE = Number(process.env.XMPP_BENCH_RATE ?? 1_000);
+const SECONDS = Number(process.env.XMPP_BENCH_SECONDS ?? 10);
+const now = (): number => performance.timeOrigin + performance.now();
+
+type PeerMsg =
+  | { kind: 'ready' }
+  | { kind: 'done'; times: Float64Array; firstAt: number; lastAt: number }
+  | { kind: 'sent'; times: Float64Array; startedAt: number; endedAt: number }
+  | { kind: 'error'; message: string };
+
+class Peer {
+  private readonly worker: Worker;
+  private readonly waiters = new Map<string, (m: PeerMsg) => void>();
+  private readonly early = new Map<string, PeerMsg>();
+
+  constructor(prosody: TestProsody, username: string, mode: 'send' | 'receive', opts: { to?: string; count: number; ratePerSec?: number; idPrefix: string }) {
+    this.worker = new Worker(path.join(here, 'lib', 'xmpp-peer.mjs'), {
+      workerData: {
+        service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: 'partner.example', username, password: PROSODY_PASSWORD,
+        mode, to: opts.to ?? '', count: opts.count, ratePerSec: opts.ratePerSec ?? 0, idPrefix: opts.idPrefix, chunk: 200,
+      },
+    });
+    this.worker.on('message', (m: PeerMsg) => {
+      const w = this.waiters.get(m.kind);
+      if (w) {
+        this.waiters.delete(m.kind);
+        w(m);
+      } else this.early.set(m.kind, m);
+    });
+  }
+
+  next<K extends PeerMsg['kind']>(kind: K, timeoutMs = 120_000): Promise<Extract<PeerMsg, { kind: K }>> {
+    const early = this.early.get(kind);
+    if (early) {
+      this.early.delete(kind);
+      return Promise.resolve(early as Extract<PeerMsg, { kind: K }>);
+    }
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`xmpp peer: no ${kind} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(kind, (m) => (clearTimeout(t), resolve(m as Extract<PeerMsg, { kind: K }>)));
+    });
+  }
+
+  go(): void {
+    this.worker.postMessage('go');
+  }
+
+  async stop(): Promise<void> {
+    this.worker.postMessage('stop');
+    await Promise.race([new Promise((r) => this.worker.once('exit', r)), new Promise((r) => setTimeout(r, 3000))]);
+    await this.worker.terminate();
+  }
+}
+
+interface Stack {
+  hub: Hub;
+  loopback: LoopbackConnector;
+  xmpp: XmppConnector;
+  stop(): Promise<void>;
+}
+
+async function startStack(redisUrl: string, prosody: TestProsody): Promise<Stack> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-xmpp-'));
+  const config = parseConfig({ dataDir, logLevel: 'silent', redis: { url: redisUrl, keyPrefix: `bx${Date.now()}` }, federation: { localDomains: ['parley.local'] } });
+  const loopback = new LoopbackConnector({ platforms: ['teams'], sink: 'memory', stream: '', http: false });
+  const xmpp = new XmppConnector({
+    config: { ...config.connectors.xmpp, enabled: true, service: `xmpp://127.0.0.1:${prosody.componentPort}`, domain: 'parley.local', secret: prosody.components['parley.local'] ?? '', barrierDomain: 'partner.example' },
+    redis: connectRedis(redisUrl, 'bench-xmpp'),
+    keyPrefix: config.redis.keyPrefix,
+    log: pino({ level: 'silent' }),
+  });
+  const hub = await Hub.start({ config, redisUrl, connectors: [loopback, xmpp], sink: new MemorySink(100_000), log: pino({ level: 'silent' }), addRoute: () => undefined });
+  await xmpp.waitOnline(15_000);
+  return {
+    hub, loopback, xmpp,
+    async stop() {
+      await hub.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Teams-side arrival times of messages `<prefix><i>` from XMPP. */
+function teamsArrivals(loopback: LoopbackConnector, prefix: string, count: number): { times: Float64Array; done: Promise<void> } {
+  const times = new Float64Array(count);
+  let got = 0;
+  let resolve: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolve = r));
+  const off = loopback.onDelivered((list: readonly LoopbackDelivery[]) => {
+    const t = now();
+    for (const d of list) {
+      const at = d.env.id.indexOf(prefix);
+      if (at < 0) continue;
+      const i = Number(d.env.id.slice(at + prefix.length));
+      if (i >= 0 && i < count && times[i] === 0) {
+        times[i] = t;
+        if (++got === count) {
+          off();
+          resolve();
+        }
+      }
+    }
+  });
+  loopback.delivered.length = 0;
+  return { times, done };
+}
+
+const alice = { platform: 'teams' as const, id: 'alice@parley.local', domain: 'parley.local' };
+const bob = { platform: 'xmpp' as const, id: 'recv@partner.example', domain: 'partner.example' };
+
+function hubMessage(prefix: string, i: number): Envelope {
+  return { type: 'im', id: `${prefix}${i}`, ts: Date.now(), from: alice, to: bob, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'benchmark message: the quick brown fox jumps over the lazy dog, 0123456789' }] }] } };
+}
+
+/** Sends from the hub (the Teams side) in batches, paced or flat out; returns send times. */
+async function sendFromHub(hub: Hub, prefix: string, count: number, ratePerSec: number): Promise<Float64Array> {
+  const sent = new Float64Array(count);
+  const started = now();
+  const batch = ratePerSec > 0 ? Math.max(1, Math.round(ratePerSec / 200)) : 500;
+  const inflight: Array<Promise<unknown>> = [];
+  for (let i = 0; i < count; i += batch) {
+    if (ratePerSec > 0) {
+      const wait = started + (i * 1000) / ratePerSec - now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    }
+    const envs: Envelope[] = [];
+    const t = now();
+    for (let k = i; k < Math.min(count, i + batch); k++) {
+      envs.push(hubMessage(prefix, k));
+      sent[k] = t;
+    }
+    inflight.push(hub.ingestMany(envs));
+    if (inflight.length >= 8) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  return sent;
+}
+
+const latency = (sent: Float64Array, got: Float64Array): number[] => {
+  const d: number[] = [];
+  for (let i = 0; i < sent.length; i++) if (got[i] && sent[i]) d.push((got[i] as number) - (sent[i] as number));
+  return d;
+};
+
+export async function run(): Promise<void> {
+  const redis = await ManagedRedis.temporary();
+  const prosody = await startProsody({ hosts: { 'partner.example': ['send', 'recv'] }, components: { 'parley.local': 'bench-secret-123' } });
+  const stack = await startStack(redis.url, prosody);
+  const rows: Array<[string, number, string]> = [];
+  try {
+    // 1. Prosody's own ceiling: one client to another.
+    {
+      const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: 'd-' });
+      const send = new Peer(prosody, 'send', 'send', { to: 'recv@partner.example', count: N, idPrefix: 'd-' });
+      await Promise.all([recv.next('ready'), send.next('ready')]);
+      send.go();
+      const [s, r] = await Promise.all([send.next('sent'), recv.next('done')]);
+      rows.push(['direct_prosody_msgs_per_s', round(N / ((r.lastAt - s.startedAt) / 1000)), 'client -> Prosody -> client']);
+      await Promise.all([recv.stop(), send.stop()]);
+    }
+    // 2. XMPP -> Parley -> Teams side, flat out.
+    {
+      const send = new Peer(prosody, 'send', 'send', { to: 'alice@parley.local', count: N, idPrefix: 'x-' });
+      await send.next('ready');
+      const arr = teamsArrivals(stack.loopback, '/x-', N);
+      send.go();
+      const s = await send.next('sent');
+      await arr.done;
+      const last = Math.max(...arr.times);
+      rows.push(['xmpp_to_hub_msgs_per_s', round(N / ((last - s.startedAt) / 1000)), 'client -> Prosody -> Parley -> Teams side (delivered)']);
+      await send.stop();
+    }
+    // 3. Teams side -> Parley -> XMPP client, flat out.
+    {
+      const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: 'h-' });
+      await recv.next('ready');
+      const started = now();
+      await sendFromHub(stack.hub, 'h-', N, 0);
+      const r = await recv.next('done');
+      rows.push(['hub_to_xmpp_msgs_per_s', round(N / ((r.lastAt - started) / 1000)), 'Teams side -> Parley -> Prosody -> client']);
+      await recv.stop();
+    }
+    // 4. Latency at a paced rate, both directions.
+    const count = RATE * SECONDS;
+    const lat: number[] = [];
+    {
+      const send = new Peer(prosody, 'send', 'send', { to: 'alice@parley.local', count, ratePerSec: RATE, idPrefix: 'lx-' });
+      await send.next('ready');
+      const arr = teamsArrivals(stack.loopback, '/lx-', count);
+      send.go();
+      const s = await send.next('sent');
+      await arr.done;
+      const d = latency(s.times, arr.times);
+      lat.push(...d);
+      const [p50, p99] = percentiles(d, [50, 99]);
+      rows.push(['xmpp_to_hub_p50_ms', round(p50 ?? NaN, 1), `paced ${RATE}/s`], ['xmpp_to_hub_p99_ms', round(p99 ?? NaN, 1), `paced ${RATE}/s`]);
+      await send.stop();
+    }
+    {
+      const recv = new Peer(prosody, 'recv', 'receive', { count, idPrefix: 'lh-' });
+      await recv.next('ready');
+      const sent = await sendFromHub(stack.hub, 'lh-', count, RATE);
+      const r = await recv.next('done');
+      const d = latency(sent, r.times);
+      lat.push(...d);
+      const [p50, p99] = percentiles(d, [50, 99]);
+      rows.push(['hub_to_xmpp_p50_ms', round(p50 ?? NaN, 1), `paced ${RATE}/s`], ['hub_to_xmpp_p99_ms', round(p99 ?? NaN, 1), `paced ${RATE}/s`]);
+      await recv.stop();
+    }
+    const [p99all] = percentiles(lat, [99]);
+    rows.push(['p99_ms', round(p99all ?? NaN, 1), 'both directions, paced']);
+  } finally {
+    await stack.stop();
+    await prosody.stop();
+    await redis.stop();
+  }
+  const results: Record<string, number> = {};
+  for (const [k, v] of rows) results[k] = v;
+  const ceiling = results.direct_prosody_msgs_per_s ?? NaN;
+  const ratios = {
+    xmpp_to_hub_vs_direct: round((results.xmpp_to_hub_msgs_per_s ?? 0) / ceiling, 2),
+    hub_to_xmpp_vs_direct: round((results.hub_to_xmpp_msgs_per_s ?? 0) / ceiling, 2),
+  };
+  console.log(`\nXMPP benchmark (N=${N}, paced ${RATE}/s for ${SECONDS} s, ${os.availableParallelism()} cores)\n`);
+  printTable(['metric', 'value', 'what'], rows);
+  console.log('');
+  printTable(
+    ['ratio', 'value', 'target', 'verdict'],
+    Object.entries(ratios).map(([k, v]) => [k, v, '>= 0.8', v >= 0.8 ? 'PASS' : 'FAIL']),
+  );
+  mkdirSync(path.dirname(resultsFile), { recursive: true });
+  writeFileSync(resultsFile, `${JSON.stringify({ benchmark: 'xmpp', date: new Date().toISOString(), params: { N, RATE, SECONDS, cores: os.availableParallelism() }, results, ratios }, null, 2)}\n`);
+  console.log(`results written to ${path.relative(process.cwd(), resultsFile)}`);
+}
