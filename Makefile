@@ -3,8 +3,10 @@
 SHELL := /bin/bash
 NODE_MIN := 20.19
 DEBIAN_PACKAGES := redis-server
+# Real servers the tests start on loopback ports of their own.
+TEST_DEBIAN_PACKAGES := prosody
 
-.PHONY: deps .deps-system run test typecheck lint bench clean
+.PHONY: deps .deps-system .deps-test run test typecheck lint bench clean
 
 deps: .deps-system node_modules/.installed
 
@@ -18,6 +20,17 @@ deps: .deps-system node_modules/.installed
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
 	    echo "Parley needs:$$missing. Install with: sudo apt-get install -y$$missing (or set REDIS_URL to use your own Redis)"; exit 1; \
+	  fi; \
+	fi
+
+.deps-test:
+	@missing=""; for p in $(TEST_DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian packages for the tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "The tests need:$$missing. Install with: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
 
@@ -36,12 +49,12 @@ typecheck: deps
 lint: deps
 	npm run lint
 
-test: deps
+test: deps .deps-test
 	npm run typecheck
 	npm run lint
 	npx vitest run
 
-bench: deps
+bench: deps .deps-test
 	npm run bench
 
 clean:
