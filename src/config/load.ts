@@ -38,6 +38,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_XMPP_DOMAIN', 'connectors.xmpp.domain', 'string'],
   ['PARLEY_XMPP_SECRET', 'connectors.xmpp.secret', 'string'],
   ['PARLEY_XMPP_BARRIER_DOMAIN', 'connectors.xmpp.barrierDomain', 'string'],
+  ['PARLEY_XMPP_ROOMS_DOMAIN', 'connectors.xmpp.roomsDomain', 'string'],
+  ['PARLEY_XMPP_ROOMS_SECRET', 'connectors.xmpp.roomsSecret', 'string'],
 ];
 
 function convert(name: string, raw: string, kind: Kind): unknown {

@@ -21,6 +21,9 @@ export const xmppConfigSchema = z
     barrierDomain: domainSchema.optional(),
     /** The platform of the organisation's own users (the other side of the bridge). */
     localPlatform: z.enum(PLATFORMS).default('teams'),
+    /** The room service's component domain (also a local domain); unset: no rooms. */
+    roomsDomain: domainSchema.optional(),
+    roomsSecret: z.string().min(8).max(1024).optional(),
     name: z.string().min(1).max(64).default('Parley'),
     /** A stanza larger than this is refused with a stanza error. */
     maxStanzaBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
@@ -37,6 +40,7 @@ export const xmppConfigSchema = z
     offlineWaitMs: ms.default(5_000),
   })
   .prefault({})
-  .refine((x) => !x.enabled || x.secret !== undefined, { message: 'connectors.xmpp.secret is required when the XMPP connector is enabled', path: ['secret'] });
+  .refine((x) => !x.enabled || x.secret !== undefined, { message: 'connectors.xmpp.secret is required when the XMPP connector is enabled', path: ['secret'] })
+  .refine((x) => !x.enabled || !x.roomsDomain || x.roomsSecret !== undefined, { message: 'connectors.xmpp.roomsSecret is required with a roomsDomain', path: ['roomsSecret'] });
 
 export type XmppConfig = z.infer<typeof xmppConfigSchema>;

@@ -28,6 +28,9 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string): Con
     if (!config.federation.localDomains.includes(xmpp.domain)) {
       throw new ConfigError('connectors.xmpp.domain', `${xmpp.domain} must also be one of federation.localDomains`);
     }
+    if (xmpp.roomsDomain && !config.federation.localDomains.includes(xmpp.roomsDomain)) {
+      throw new ConfigError('connectors.xmpp.roomsDomain', `${xmpp.roomsDomain} must also be one of federation.localDomains`);
+    }
     list.push(new XmppConnector({ config: xmpp, redis: connectRedis(redisUrl, 'parley-xmpp'), keyPrefix: config.redis.keyPrefix }));
   }
   return list;

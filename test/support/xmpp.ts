@@ -31,7 +31,7 @@ export async function startXmppStack(o: XmppStackOptions = {}): Promise<XmppStac
   let xmpp: XmppConnector | undefined;
   const t = await startTestHub(
     redis.url,
-    { runtime: { shards: 2 }, ...o.config },
+    { runtime: { shards: 2 }, ...o.config, federation: { localDomains: ['parley.local', 'rooms.parley.local'], ...o.config?.federation } },
     {
       loopbackPlatforms: ['teams'],
       connectors: (config, url) => {
@@ -43,6 +43,7 @@ export async function startXmppStack(o: XmppStackOptions = {}): Promise<XmppStac
             domain: 'parley.local',
             secret: prosody.components['parley.local'] ?? '',
             barrierDomain: 'partner.example',
+            ...(prosody.components['rooms.parley.local'] ? { roomsDomain: 'rooms.parley.local', roomsSecret: prosody.components['rooms.parley.local'] } : {}),
             reconnectMinMs: 100,
             reconnectMaxMs: 1000,
             presenceCoalesceMs: 100,

@@ -7,7 +7,7 @@ import { alice, ext, useXmppStack, waitTeams, xmppUser, type TestXmppUser } from
 const ROSTER = 'jabber:iq:roster';
 
 describe('XMPP contacts, presence, profiles, disco and errors through a real Prosody', () => {
-  const s = useXmppStack({ config: { federation: { localDomains: ['parley.local'], domains: [{ domain: 'blocked.example', action: 'block' }] } } });
+  const s = useXmppStack({ config: { federation: { domains: [{ domain: 'blocked.example', action: 'block' }] } } });
   let bob: TestXmppUser;
   let carol: TestXmppUser;
   beforeAll(async () => {

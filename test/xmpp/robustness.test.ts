@@ -16,7 +16,7 @@ describe('XMPP component stream against a hostile server', () => {
       fake = await startFakeXmppServer();
       return fake.port;
     },
-    xmpp: { barrierDomain: undefined, maxPendingBytes: 64 * 1024 },
+    xmpp: { barrierDomain: undefined, roomsDomain: undefined, maxPendingBytes: 64 * 1024 },
   });
   let session: net.Socket;
   beforeAll(async () => {

@@ -14,8 +14,9 @@ import { ComponentLink } from './link.ts';
 import { toStanzas } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
 import { ReturnPaths } from './return-paths.ts';
+import { Rooms } from './rooms.ts';
 import { DomainRateLimit } from './rate-limit.ts';
-import { conditionFor, errorReply } from './stanza-errors.ts';
+import { conditionFor, errorReply, type ErrorType, type StanzaCondition } from './stanza-errors.ts';
 import { XmppState } from './state.ts';
 import xml from '@xmpp/xml';
 
@@ -57,6 +58,8 @@ export class XmppConnector implements Connector {
   private pendingIngest: Array<{ stanza: Element; envs: Envelope[] }> = [];
   private ingestTimer: NodeJS.Immediate | undefined;
   private link: ComponentLink | undefined;
+  private roomsLink: ComponentLink | undefined;
+  private rooms: Rooms | undefined;
   private hub: HubPort | undefined;
   private log: Logger | undefined;
   private readonly counts: Record<Counter, number> = {
@@ -73,20 +76,47 @@ export class XmppConnector implements Connector {
 
   async start(hub: HubPort): Promise<void> {
     this.hub = hub;
-    this.log = this.opts.log ?? hub.log.child({ connector: 'xmpp' });
-    this.link = new ComponentLink({
-      service: this.cfg.service,
-      domain: this.cfg.domain,
-      secret: this.cfg.secret ?? '',
-      ...(this.cfg.barrierDomain ? { barrierDomain: this.cfg.barrierDomain } : {}),
-      maxPendingBytes: this.cfg.maxPendingBytes,
-      reconnectMinMs: this.cfg.reconnectMinMs,
-      reconnectMaxMs: this.cfg.reconnectMaxMs,
-      connectTimeoutMs: this.cfg.connectTimeoutMs,
-      log: this.log,
-      onStanza: (el) => this.onStanza(el),
-    });
+    const log = (this.log = this.opts.log ?? hub.log.child({ connector: 'xmpp' }));
+    const linkFor = (domain: string, secret: string, onStanza: (el: Element) => void): ComponentLink =>
+      new ComponentLink({
+        service: this.cfg.service,
+        domain,
+        secret,
+        ...(this.cfg.barrierDomain ? { barrierDomain: this.cfg.barrierDomain } : {}),
+        maxPendingBytes: this.cfg.maxPendingBytes,
+        reconnectMinMs: this.cfg.reconnectMinMs,
+        reconnectMaxMs: this.cfg.reconnectMaxMs,
+        connectTimeoutMs: this.cfg.connectTimeoutMs,
+        log,
+        onStanza,
+      });
+    this.link = linkFor(this.cfg.domain, this.cfg.secret ?? '', (el) => this.onStanza(el));
     await this.link.start();
+    if (this.cfg.roomsDomain) {
+      const roomsLink = linkFor(this.cfg.roomsDomain, this.cfg.roomsSecret ?? '', (el) => this.onRoomStanza(el));
+      this.roomsLink = roomsLink;
+      this.rooms = new Rooms({
+        domain: this.cfg.roomsDomain,
+        localPlatform: this.cfg.localPlatform,
+        name: this.cfg.name,
+        redis: this.opts.redis,
+        keyPrefix: this.opts.keyPrefix,
+        send: (fragment) => roomsLink.write(fragment),
+        submit: (stanza, envs) => this.submit(stanza, envs),
+      });
+      await roomsLink.start();
+    }
+  }
+
+  private onRoomStanza(el: Element): void {
+    this.counts.stanzasIn++;
+    if (approxSize(el, this.cfg.maxStanzaBytes + 1) > this.cfg.maxStanzaBytes) {
+      this.counts.oversized++;
+      this.reject(el, 'policy-violation', 'modify', `stanza larger than ${this.cfg.maxStanzaBytes} bytes`);
+      return;
+    }
+    if (el.name !== 'presence' && el.attrs.type !== 'error' && this.limited(el)) return;
+    this.rooms?.onStanza(el, Date.now());
   }
 
   async stop(): Promise<void> {
@@ -95,12 +125,15 @@ export class XmppConnector implements Connector {
       this.flushIngest();
     }
     this.coalescer.stop();
-    await this.link?.stop();
+    await Promise.all([this.link?.stop(), this.roomsLink?.stop()]);
     this.opts.redis.disconnect();
   }
 
+  /** Up only when every stream is up; otherwise the first one that is not. */
   status(): ConnectorStatus {
-    return this.link?.status() ?? { state: 'stopped', since: Date.now() };
+    const links = [this.link, this.roomsLink].filter((l): l is ComponentLink => l !== undefined);
+    if (links.length === 0) return { state: 'stopped', since: Date.now() };
+    return links.find((l) => l.status().state !== 'up')?.status() ?? links[0]!.status();
   }
 
   counters(): Readonly<Record<string, number>> {
@@ -111,7 +144,7 @@ export class XmppConnector implements Connector {
   /** Resolves when the component stream is up (tests, readiness). */
   waitOnline(ms: number): Promise<void> {
     if (!this.link) return Promise.reject(new Error('xmpp connector not started'));
-    return this.link.waitOnline(ms);
+    return Promise.all([this.link.waitOnline(ms), this.roomsLink?.waitOnline(ms)]).then(() => undefined);
   }
 
   async deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]> {
@@ -124,9 +157,24 @@ export class XmppConnector implements Connector {
       const presence: Array<readonly [string, string, string]> = [];
       for (const item of items) {
         const env = item.env;
+        if (this.rooms && env.to.domain === this.cfg.roomsDomain) {
+          // A room's messages go out on the rooms stream, one copy per occupant.
+          if (!this.roomsLink?.online) await this.roomsLink?.waitOnline(this.cfg.offlineWaitMs);
+          await this.rooms.deliver(env, toStanzas(env));
+          continue;
+        }
+        if (this.rooms && env.from.domain === this.cfg.roomsDomain) {
+          // An answer from a room (an error for a refused groupchat message) comes from the room's JID.
+          const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : undefined;
+          const roomJid = this.rooms.roomJid(env.from.id);
+          const out = toStanzas(env, replyTo ? { replyTo } : {}).map((el) => ((el.attrs.from = roomJid), el.toString()));
+          await this.roomsLink?.write(out.join(''));
+          continue;
+        }
         const reactions = env.type === 'reaction' ? await this.state.changeReaction(env.from.id, env.target, env.emoji, env.action) : undefined;
+        const roomJid = env.type === 'invite' && this.rooms ? await this.rooms.admit(env.room.id, env.room.name, env.to.id) : undefined;
         const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
-        for (const el of toStanzas(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}) })) fragment += el.toString();
+        for (const el of toStanzas(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) })) fragment += el.toString();
         if (env.type === 'im' || env.type === 'file') sent.push([env.to.id, env.id]);
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
@@ -143,15 +191,20 @@ export class XmppConnector implements Connector {
     return this.hub;
   }
 
-  private send(el: Element): void {
-    this.link?.send(el).catch((err: Error) => this.log?.debug({ err: err.message }, 'XMPP reply not sent'));
+  private send(el: Element, link = this.link): void {
+    link?.send(el).catch((err: Error) => this.log?.debug({ err: err.message }, 'XMPP reply not sent'));
   }
 
-  private reject(stanza: Element, ...args: Parameters<typeof errorReply> extends [Element, ...infer R] ? R : never): void {
+  /** Answers go out on the stream of the domain the stanza was addressed to. */
+  private linkFor(stanza: Element): ComponentLink | undefined {
+    return this.roomsLink && parseJid(stanza.attrs.to)?.domain === this.cfg.roomsDomain ? this.roomsLink : this.link;
+  }
+
+  private reject(stanza: Element, condition: StanzaCondition, type: ErrorType, text?: string): void {
     this.counts.rejected++;
     // Never answer an error with an error (RFC 6120 8.3.1).
     if (stanza.attrs.type === 'error') return;
-    this.send(errorReply(stanza, ...args));
+    this.send(errorReply(stanza, condition, type, text), this.linkFor(stanza));
   }
 
   private onStanza(el: Element): void {
@@ -274,7 +327,7 @@ export class XmppConnector implements Connector {
   }
 
   private onIq(el: Element, now: number): void {
-    const out = translateIq(el, { ...this.addressing, name: this.cfg.name }, now);
+    const out = translateIq(el, { ...this.addressing, name: this.cfg.name, ...(this.cfg.roomsDomain ? { roomsDomain: this.cfg.roomsDomain } : {}) }, now);
     if (out.kind === 'ignore') return;
     if (out.kind === 'reply') return this.send(out.el);
     if (el.attrs.type === 'get' && this.limited(el)) return;

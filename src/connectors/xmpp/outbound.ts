@@ -15,6 +15,8 @@ export interface OutboundContext {
   reactions?: readonly string[];
   /** The full JID a reply (error, iq result) goes to, when known. */
   replyTo?: string;
+  /** The room an invitation is for. */
+  roomJid?: string;
 }
 
 function message(env: Envelope, type: string, ...children: Array<Element | null>): Element {
@@ -101,7 +103,7 @@ export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
         message(
           env,
           'normal',
-          xml('x', { xmlns: NS.conference, jid: env.room.id, ...(env.reason ? { reason: env.reason } : {}) }),
+          xml('x', { xmlns: NS.conference, jid: ctx.roomJid ?? env.room.id, ...(env.reason ? { reason: env.reason } : {}) }),
           xml('body', {}, `${env.from.name ?? from} invites you to ${env.room.name ?? env.room.id}${env.reason ? `: ${env.reason}` : ''}`),
         ),
       ];

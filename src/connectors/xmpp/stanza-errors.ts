@@ -5,6 +5,9 @@ import { NS } from './ns.ts';
 /** RFC 6120 section 8.3.3 conditions Parley sends or understands. */
 export type StanzaCondition =
   | 'bad-request'
+  | 'conflict'
+  | 'jid-malformed'
+  | 'registration-required'
   | 'feature-not-implemented'
   | 'forbidden'
   | 'internal-server-error'
