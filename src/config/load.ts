@@ -33,6 +33,10 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_LOOPBACK_PLATFORMS', 'connectors.loopback.platforms', 'list'],
   ['PARLEY_LOOPBACK_SINK', 'connectors.loopback.sink', 'string'],
   ['PARLEY_LOOPBACK_STREAM', 'connectors.loopback.stream', 'string'],
+  ['PARLEY_SIP', 'connectors.sip.enabled', 'bool'],
+  ['PARLEY_SIP_EDGE_URL', 'connectors.sip.edgeUrl', 'string'],
+  ['PARLEY_SIP_DOMAINS', 'connectors.sip.domains', 'list'],
+  ['PARLEY_SIP_GATEWAY_USER', 'connectors.sip.gatewayUser', 'string'],
 ];
 
 function convert(name: string, raw: string, kind: Kind): unknown {

@@ -6,6 +6,8 @@ import { MemorySink } from '../../analytics/sink.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { LoopbackConnector } from '../../src/connectors/loopback/loopback.ts';
+import type { Platform } from '../../src/core/address.ts';
+import type { Connector } from '../../src/core/connector.ts';
 import type { Envelope } from '../../src/core/envelope.ts';
 import type { RouteSpec } from '../../src/core/http.ts';
 import { Hub } from '../../src/runtime/hub.ts';
@@ -20,8 +22,15 @@ export interface TestHub {
 
 let counter = 0;
 
+export interface TestHubExtras {
+  /** Platforms the loopback connector serves (default teams, xmpp, sip). */
+  loopbackPlatforms?: readonly Platform[];
+  /** More connectors beside the loopback one (e.g. the real SIP connector). */
+  connectors?: readonly Connector[];
+}
+
 /** A hub on a real Redis with the in-memory loopback connector serving the given platforms. */
-export async function startTestHub(redisUrl: string, input: ConfigInput = {}): Promise<TestHub> {
+export async function startTestHub(redisUrl: string, input: ConfigInput = {}, extras: TestHubExtras = {}): Promise<TestHub> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-data-'));
   const config = parseConfig({
     dataDir,
@@ -31,13 +40,13 @@ export async function startTestHub(redisUrl: string, input: ConfigInput = {}): P
     delivery: { backoffBaseMs: 20, backoffMaxMs: 200, stalledIntervalMs: 1000, ...input.delivery },
     federation: { localDomains: ['parley.local'], ...input.federation },
   });
-  const loopback = new LoopbackConnector({ platforms: ['teams', 'xmpp', 'sip'], sink: 'memory', stream: '', http: true });
+  const loopback = new LoopbackConnector({ platforms: extras.loopbackPlatforms ?? ['teams', 'xmpp', 'sip'], sink: 'memory', stream: '', http: true });
   const sink = new MemorySink();
   const routes: RouteSpec[] = [];
   const hub = await Hub.start({
     config,
     redisUrl,
-    connectors: [loopback],
+    connectors: [loopback, ...(extras.connectors ?? [])],
     sink,
     log: pino({ level: 'silent' }),
     addRoute: (r) => routes.push(r),
