@@ -8,6 +8,7 @@ interface Benchmark {
 
 const registry: Record<string, () => Promise<Benchmark>> = {
   spine: () => import('./spine.ts'),
+  sip: () => import('./sip.ts'),
 };
 
 async function main(): Promise<number> {

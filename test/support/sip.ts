@@ -120,10 +120,11 @@ export class Sipp {
   }
 
   /** Starts sipp with the scenario body (inside <scenario>); resolves once it runs. */
-  start(scenario: string, args: string[]): void {
+  start(scenario: string, args: string[], trace = true): void {
     const file = path.join(this.dir, 'scenario.xml');
     writeFileSync(file, `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="parley">${scenario}\n</scenario>\n`);
-    this.child = spawn('sipp', ['-sf', file, '-i', '127.0.0.1', '-p', String(this.port), '-trace_msg', '-message_file', this.messageFile, '-nostdin', '-trace_err', '-error_file', path.join(this.dir, 'err.log'), ...args], {
+    const tracing = trace ? ['-trace_msg', '-message_file', this.messageFile] : [];
+    this.child = spawn('sipp', ['-sf', file, '-i', '127.0.0.1', '-p', String(this.port), ...tracing, '-nostdin', ...args], {
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
