@@ -4,6 +4,7 @@
  * REGISTER, a load generator). Everything talks UDP to the test's Kamailio.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +80,35 @@ export async function sendRaw(edge: Kamailio, bytes: Buffer, target: string): Pr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Sends one datagram to the edge from a socket of its own and resolves with
+ * the first final status that comes back (0 after the timeout). For what
+ * sipsak cannot send (bodies beyond its buffer, bytes it would rewrite).
+ */
+export function sendUdp(edge: Kamailio, bytes: Buffer, timeoutMs = 4_000): Promise<{ status: number; out: string }> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    let out = '';
+    const done = (status: number): void => {
+      clearTimeout(timer);
+      sock.close();
+      resolve({ status, out });
+    };
+    const timer = setTimeout(() => done(0), timeoutMs);
+    sock.on('message', (m) => {
+      out += m.toString('latin1');
+      const code = Number(/^SIP\/2\.0 (\d{3})/.exec(m.toString('latin1'))?.[1] ?? 0);
+      if (code >= 200) done(code);
+    });
+    sock.bind(0, '127.0.0.1', () => {
+      const port = sock.address().port;
+      // Our own Via, so the answer comes back to this socket.
+      const fixed = Buffer.from(bytes.toString('latin1').replace(/^Via: SIP\/2\.0\/UDP 127\.0\.0\.1:5999;/m, `Via: SIP/2.0/UDP 127.0.0.1:${port};rport;`), 'latin1');
+      sock.send(fixed, edge.udpPort, '127.0.0.1');
+    });
+  });
 }
 
 /** A MESSAGE from an external user, sent with sipsak; resolves with the final status. */
@@ -199,3 +229,4 @@ Content-Length: 0
   rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`REGISTER of ${user}@${domain} failed (${r.status}): ${r.stdout.slice(-2000)} ${r.stderr}`);
 }
+
