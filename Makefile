@@ -3,8 +3,10 @@
 SHELL := /bin/bash
 NODE_MIN := 20.19
 DEBIAN_PACKAGES := redis-server
+# The SIP tests and benchmark run a real Kamailio edge and sipp / sipsak as external users.
+SIP_TEST_PACKAGES := kamailio kamailio-websocket-modules kamailio-presence-modules sip-tester sipsak
 
-.PHONY: deps .deps-system run test typecheck lint bench clean
+.PHONY: deps .deps-system test-deps run test typecheck lint bench clean
 
 deps: .deps-system node_modules/.installed
 
@@ -18,6 +20,18 @@ deps: .deps-system node_modules/.installed
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
 	    echo "Parley needs:$$missing. Install with: sudo apt-get install -y$$missing (or set REDIS_URL to use your own Redis)"; exit 1; \
+	  fi; \
+	fi
+
+# Debian packages the tests need (checked with dpkg: package names are not commands here).
+test-deps:
+	@missing=""; for p in $(SIP_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "The tests need:$$missing. Install with: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
 
@@ -36,12 +50,12 @@ typecheck: deps
 lint: deps
 	npm run lint
 
-test: deps
+test: deps test-deps
 	npm run typecheck
 	npm run lint
 	npx vitest run
 
-bench: deps
+bench: deps test-deps
 	npm run bench
 
 clean:
