@@ -3,8 +3,9 @@
 SHELL := /bin/bash
 NODE_MIN := 20.19
 DEBIAN_PACKAGES := redis-server
-# Real servers the tests start on loopback ports of their own.
-TEST_DEBIAN_PACKAGES := prosody
+# Real servers the tests start on loopback ports of their own: Prosody (XMPP), Kamailio with
+# sipp / sipsak as external SIP users.
+TEST_DEBIAN_PACKAGES := prosody kamailio kamailio-websocket-modules kamailio-presence-modules sip-tester sipsak
 
 .PHONY: deps .deps-system .deps-test run test typecheck lint bench clean
 

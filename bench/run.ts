@@ -9,6 +9,7 @@ interface Benchmark {
 const registry: Record<string, () => Promise<Benchmark>> = {
   spine: () => import('./spine.ts'),
   xmpp: () => import('./xmpp.ts'),
+  sip: () => import('./sip.ts'),
 };
 
 async function main(): Promise<number> {

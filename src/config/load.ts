@@ -40,6 +40,10 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_XMPP_BARRIER_DOMAIN', 'connectors.xmpp.barrierDomain', 'string'],
   ['PARLEY_XMPP_ROOMS_DOMAIN', 'connectors.xmpp.roomsDomain', 'string'],
   ['PARLEY_XMPP_ROOMS_SECRET', 'connectors.xmpp.roomsSecret', 'string'],
+  ['PARLEY_SIP', 'connectors.sip.enabled', 'bool'],
+  ['PARLEY_SIP_EDGE_URL', 'connectors.sip.edgeUrl', 'string'],
+  ['PARLEY_SIP_DOMAINS', 'connectors.sip.domains', 'list'],
+  ['PARLEY_SIP_GATEWAY_USER', 'connectors.sip.gatewayUser', 'string'],
 ];
 
 function convert(name: string, raw: string, kind: Kind): unknown {

@@ -86,6 +86,34 @@ export const configSchema = z.object({
         })
         .prefault({}),
       xmpp: xmppConfigSchema,
+      /** SIP SIMPLE through a SIP edge proxy (Kamailio) over SIP-over-WebSocket; see README "Parley behind your own Kamailio". */
+      sip: z
+        .object({
+          enabled: z.boolean().default(false),
+          /** The edge's SIP-over-WebSocket listener. */
+          edgeUrl: z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL').default('ws://127.0.0.1:8080'),
+          /** Parley's SIP domains; default: federation.localDomains. The first names the gateway AOR. */
+          domains: z.array(domainSchema).min(1).optional(),
+          /** User part of the one AOR Parley registers; the edge routes every local user to it. */
+          gatewayUser: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('parley'),
+          registerExpiresS: z.number().int().min(60).max(86_400).default(600),
+          publishExpiresS: z.number().int().min(60).max(86_400).default(3600),
+          subscribeExpiresS: z.number().int().min(60).max(86_400).default(3600),
+          requestTimeoutMs: ms.default(10_000),
+          /** Largest MESSAGE body accepted (413 beyond). */
+          maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).default(32 * 1024),
+          /** Largest WebSocket frame accepted from the edge (the connection drops it beyond). */
+          maxFrameBytes: z.number().int().min(4096).max(16 * 1024 * 1024).default(256 * 1024),
+          reconnectBaseMs: ms.default(500),
+          reconnectMaxMs: ms.default(30_000),
+          keepAliveMs: ms.default(20_000),
+          /** Send formatted messages as text/html (plain text otherwise). */
+          html: z.boolean().default(true),
+          maxPublications: z.number().int().min(1).default(100_000),
+          maxWatches: z.number().int().min(1).default(100_000),
+          userAgent: z.string().max(128).default('Parley'),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

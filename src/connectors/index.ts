@@ -3,9 +3,11 @@ import type { Connector } from '../core/connector.ts';
 import { ConfigError } from '../core/errors.ts';
 import { connectRedis } from '../state/redis.ts';
 import { LoopbackConnector } from './loopback/loopback.ts';
+import { SipConnector } from './sip/index.ts';
 import { XmppConnector } from './xmpp/connector.ts';
 
 export { LoopbackConnector } from './loopback/loopback.ts';
+export { SipConnector } from './sip/index.ts';
 export { XmppConnector } from './xmpp/connector.ts';
 
 /** The connectors the configuration enables. Each registers through the Connector interface only. */
@@ -32,6 +34,11 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string): Con
       throw new ConfigError('connectors.xmpp.roomsDomain', `${xmpp.roomsDomain} must also be one of federation.localDomains`);
     }
     list.push(new XmppConnector({ config: xmpp, redis: connectRedis(redisUrl, 'parley-xmpp'), keyPrefix: config.redis.keyPrefix }));
+  }
+  const sip = config.connectors.sip;
+  if (sip.enabled) {
+    const { enabled: _enabled, domains, ...rest } = sip;
+    list.push(new SipConnector({ ...rest, localDomains: domains ?? config.federation.localDomains }));
   }
   return list;
 }

@@ -5,9 +5,9 @@ import { pino } from 'pino';
 import { MemorySink } from '../../analytics/sink.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
+import { LoopbackConnector } from '../../src/connectors/loopback/loopback.ts';
 import type { Platform } from '../../src/core/address.ts';
 import type { Connector } from '../../src/core/connector.ts';
-import { LoopbackConnector } from '../../src/connectors/loopback/loopback.ts';
 import type { Envelope } from '../../src/core/envelope.ts';
 import type { RouteSpec } from '../../src/core/http.ts';
 import { Hub } from '../../src/runtime/hub.ts';
@@ -22,15 +22,15 @@ export interface TestHub {
 
 let counter = 0;
 
-/** A hub on a real Redis with the in-memory loopback connector serving the given platforms. */
-export interface TestHubOptions {
-  /** Platforms the loopback connector plays (default: every one). */
-  loopbackPlatforms?: Platform[];
-  /** Real connectors to run beside it, made once the config is known. */
-  connectors?: (config: Config, redisUrl: string) => Connector[];
+export interface TestHubExtras {
+  /** Platforms the loopback connector serves (default teams, xmpp, sip). */
+  loopbackPlatforms?: readonly Platform[];
+  /** More connectors beside the loopback one, or a function making them once the config is known. */
+  connectors?: readonly Connector[] | ((config: Config, redisUrl: string) => Connector[]);
 }
 
-export async function startTestHub(redisUrl: string, input: ConfigInput = {}, options: TestHubOptions = {}): Promise<TestHub> {
+/** A hub on a real Redis with the in-memory loopback connector serving the given platforms. */
+export async function startTestHub(redisUrl: string, input: ConfigInput = {}, extras: TestHubExtras = {}): Promise<TestHub> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-data-'));
   const config = parseConfig({
     dataDir,
@@ -40,8 +40,8 @@ export async function startTestHub(redisUrl: string, input: ConfigInput = {}, op
     delivery: { backoffBaseMs: 20, backoffMaxMs: 200, stalledIntervalMs: 1000, ...input.delivery },
     federation: { localDomains: ['parley.local'], ...input.federation },
   });
-  const loopback = new LoopbackConnector({ platforms: options.loopbackPlatforms ?? ['teams', 'xmpp', 'sip'], sink: 'memory', stream: '', http: true });
-  const extra = options.connectors?.(config, redisUrl) ?? [];
+  const loopback = new LoopbackConnector({ platforms: extras.loopbackPlatforms ?? ['teams', 'xmpp', 'sip'], sink: 'memory', stream: '', http: true });
+  const extra = typeof extras.connectors === 'function' ? extras.connectors(config, redisUrl) : (extras.connectors ?? []);
   const sink = new MemorySink();
   const routes: RouteSpec[] = [];
   const hub = await Hub.start({

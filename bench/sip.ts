@@ -1,0 +1,176 @@
+/**
+ * The SIP benchmark: in one run, the edge's own ceiling (sipp -> Kamailio ->
+ * sipp over UDP), then external SIP users -> Kamailio -> Parley (sip.js over
+ * WebSocket, real Hub on Redis, durable ingest before the 200 OK) with sip.js's
+ * stock parser and with the cached grammar tables (src/connectors/sip/grammar.ts),
+ * then the latency (p99 of MESSAGE -> 200 OK as sipp sees it) at half of the
+ * measured Parley throughput. Writes bench/results/sip.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installCachedGrammar, useStockGrammar } from '../src/connectors/sip/grammar.ts';
+import { Kamailio } from '../test/support/kamailio.ts';
+import { registerUser, sipConnectorFor, sippAnswer, Sipp } from '../test/support/sip.ts';
+import { startTestHub, until } from '../test/support/hub.ts';
+import { machineInfo, startBenchRedis } from './lib/env.ts';
+import { percentiles, round } from './lib/stats.ts';
+import { printTable } from './lib/table.ts';
+
+const num = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+
+const P = {
+  messages: num('SIP_BENCH_N', 20_000),
+  inflight: num('SIP_BENCH_INFLIGHT', 200),
+  users: 200,
+  latencySeconds: num('SIP_BENCH_LATENCY_S', 8),
+  repeats: num('SIP_BENCH_REPEATS', 2),
+};
+
+const resultsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'sip.json');
+const progress = (msg: string): void => void process.stderr.write(`[sip ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+function uacScenario(toUser: string, toDomain: string): string {
+  return `
+  <send retrans="500" start_rtd="1"><![CDATA[
+MESSAGE sip:${toUser}@${toDomain} SIP/2.0
+Via: SIP/2.0/UDP [local_ip]:[local_port];branch=[branch]
+From: <sip:ext[field0]@partner.example>;tag=[pid]t[call_number]
+To: <sip:${toUser}@${toDomain}>
+Call-ID: [call_id]
+CSeq: 1 MESSAGE
+Max-Forwards: 70
+Content-Type: text/plain;charset=UTF-8
+Content-Length: [len]
+
+benchmark message [call_number] from the sipp load generator
+]]></send>
+  <recv response="200" rtd="1"/>`;
+}
+
+interface Run {
+  perS: number;
+  ok: number;
+  failed: number;
+  seconds: number;
+  rttMs: number[];
+}
+
+/** Runs a sipp UAC to completion: `-m` messages, at most `-l` in flight, optionally paced at `rate`/s. */
+async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inflight?: number; rate?: number }): Promise<Run> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-sipbench-'));
+  const users = Array.from({ length: P.users }, (_, i) => String(i)).join('\n');
+  writeFileSync(path.join(dir, 'users.csv'), `SEQUENTIAL\n${users}\n`);
+  writeFileSync(path.join(dir, 'uac.xml'), `<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="uac">${scenario}\n</scenario>\n`);
+  const args = ['-sf', 'uac.xml', '-inf', 'users.csv', '-i', '127.0.0.1', '-p', '0', '-m', String(n), '-nostdin', '-trace_rtt', '-rtt_freq', '1', '-timeout', '120s', '-max_socket', '1', '-recv_timeout', '10000'];
+  if (opts.rate) args.push('-r', String(opts.rate), '-rp', '1000', '-l', '2000');
+  else args.push('-r', '100000', '-l', String(opts.inflight ?? P.inflight));
+  args.push(edge.udpTarget);
+  const t0 = performance.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.on('exit', (c) => resolve(c));
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const rttFile = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
+  const rttMs: number[] = [];
+  if (rttFile) {
+    for (const line of readFileSync(path.join(dir, rttFile), 'utf8').split('\n').slice(1)) {
+      const f = line.split(';');
+      const v = Number(f[1]);
+      if (f.length >= 3 && Number.isFinite(v)) rttMs.push(v);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const ok = rttMs.length;
+  if (code !== 0 && ok === 0) throw new Error(`sipp exited with ${code} and completed nothing`);
+  return { perS: ok / seconds, ok, failed: n - ok, seconds, rttMs };
+}
+
+async function best(times: number, once: () => Promise<Run>): Promise<Run> {
+  let top: Run | undefined;
+  for (let i = 0; i < times; i++) {
+    const r = await once();
+    progress(`  ${round(r.perS)} msgs/s (${r.ok} ok, ${r.failed} failed, ${round(r.seconds, 1)} s)`);
+    if (!top || r.perS > top.perS) top = r;
+  }
+  if (!top) throw new Error('no run');
+  return top;
+}
+
+export async function run(): Promise<void> {
+  const redis = await startBenchRedis();
+  const edge = await Kamailio.start({ children: 4 });
+  const sink = await Sipp.create();
+  try {
+    // ---- edge ceiling: sipp -> Kamailio -> sipp
+    sink.start(`<recv request="MESSAGE"/>${sippAnswer(200, 'OK')}`, [], false);
+    await new Promise((r) => setTimeout(r, 300));
+    registerUser(edge, 'sink', 'partner.example', sink.port);
+    progress(`edge ceiling: ${P.messages} MESSAGEs sipp -> Kamailio -> sipp, ${P.inflight} in flight`);
+    await sippLoad(edge, uacScenario('sink', 'partner.example'), 2_000, {});
+    const ceiling = await best(P.repeats, () => sippLoad(edge, uacScenario('sink', 'partner.example'), P.messages, {}));
+
+    // ---- sipp -> Kamailio -> Parley (sip.js) -> hub.ingest (durable) -> 200 OK
+    const sip = sipConnectorFor(edge);
+    const t = await startTestHub(redis.url, { runtime: { shards: 2 } }, { loopbackPlatforms: ['teams'], connectors: [sip] });
+    try {
+      await until(() => sip.status().state === 'up', 15_000, 'sip connector up');
+      const scenario = uacScenario('user[field0]', 'parley.local');
+      const variants: Record<'stock' | 'cached', Run> = {} as Record<'stock' | 'cached', Run>;
+      for (const v of ['stock', 'cached'] as const) {
+        if (v === 'stock') useStockGrammar();
+        else if (!installCachedGrammar().ok) throw new Error('cached grammar could not be installed');
+        progress(`sip -> hub with the ${v} sip.js parser`);
+        await sippLoad(edge, scenario, 2_000, {});
+        variants[v] = await best(P.repeats, () => sippLoad(edge, scenario, P.messages, {}));
+      }
+      const rate = Math.max(50, Math.round(variants.cached.perS * 0.5));
+      progress(`latency at ${rate} msgs/s (half of the cached throughput) for ${P.latencySeconds} s`);
+      const paced = await sippLoad(edge, scenario, rate * P.latencySeconds, { rate });
+      const [p50 = NaN, p99 = NaN] = percentiles(paced.rttMs, [50, 99]);
+      const result = {
+        benchmark: 'sip',
+        date: new Date().toISOString(),
+        machine: machineInfo(),
+        sizes: P,
+        edge_ceiling_msgs_per_s: round(ceiling.perS),
+        sip_to_hub_msgs_per_s: round(variants.cached.perS),
+        sip_to_hub_stock_parser_msgs_per_s: round(variants.stock.perS),
+        parser_gain: round(variants.cached.perS / variants.stock.perS, 2),
+        ratio_to_edge: round(variants.cached.perS / ceiling.perS, 2),
+        stock_ratio_to_edge: round(variants.stock.perS / ceiling.perS, 2),
+        latency_rate_msgs_per_s: rate,
+        p50_ms: round(p50, 1),
+        p99_ms: round(p99, 1),
+        latency_failed: paced.failed,
+        failed: { edge: ceiling.failed, stock: variants.stock.failed, cached: variants.cached.failed },
+        targets: { ratio_to_edge: { op: '>=', value: 0.5, met: variants.cached.perS >= 0.5 * ceiling.perS } },
+        connector: sip.stats(),
+      };
+      mkdirSync(path.dirname(resultsFile), { recursive: true });
+      writeFileSync(resultsFile, `${JSON.stringify(result, null, 2)}\n`);
+      printTable(
+        ['path', 'msgs/s', 'x edge'],
+        [
+          ['sipp -> Kamailio -> sipp (edge ceiling)', round(ceiling.perS), 1],
+          ['sipp -> Kamailio -> Parley, stock sip.js parser', round(variants.stock.perS), round(variants.stock.perS / ceiling.perS, 2)],
+          ['sipp -> Kamailio -> Parley, cached grammar tables', round(variants.cached.perS), round(variants.cached.perS / ceiling.perS, 2)],
+        ],
+      );
+      console.log(`latency at ${rate} msgs/s: p50 ${round(p50, 1)} ms, p99 ${round(p99, 1)} ms (${paced.failed} failed)`);
+      console.log(`wrote ${resultsFile}`);
+    } finally {
+      await t.stop();
+    }
+  } finally {
+    await sink.stop();
+    await edge.destroy();
+    await redis.stop();
+  }
+}

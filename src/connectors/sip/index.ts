@@ -1,0 +1,1 @@
+export { SipConnector, type SipConnectorOptions, type SipStats } from './connector.ts';
