@@ -14,8 +14,8 @@ import type { BatchTarget } from './writer.ts';
 export interface ErasureResult {
   /** message_log rows removed. */
   rows: number;
-  /** Days whose rollups were rebuilt. */
-  days: string[];
+  /** Months (YYYYMM) whose rollups were rebuilt. */
+  months: number[];
 }
 
 /**
@@ -66,9 +66,11 @@ export class AnalyticsStore implements BatchTarget {
 
   /**
    * Privacy erasure: deletes every message_log row where `user` is sender or
-   * receiver, then rebuilds the rollups of the days those rows were on from
-   * what remains (a uniq state cannot forget one user, so the affected days
-   * are recomputed). Inserts from this process wait meanwhile.
+   * receiver (a synchronous mutation), then rebuilds the rollups of the months
+   * those rows were in from what remains: a uniq state cannot forget one user,
+   * so the affected months are recomputed into a scratch table and swapped in
+   * with REPLACE PARTITION (atomic per month; no mutation on the rollups).
+   * Inserts from this process wait meanwhile.
    */
   eraseUser(user: string): Promise<ErasureResult> {
     if (user.length === 0 || user.length > 1024) throw new Error('user must be 1..1024 characters');
@@ -76,30 +78,41 @@ export class AnalyticsStore implements BatchTarget {
       await this.ensureSchema();
       const u = { u: user };
       const where = 'sender = {u:String} OR receiver = {u:String}';
-      const found = await this.db.query<{ day: string; n: string | number }>(
-        `SELECT toString(toDate(ts)) AS day, count() AS n FROM message_log WHERE ${where} GROUP BY day ORDER BY day`,
+      const found = await this.db.query<{ month: number | string; n: string | number }>(
+        `SELECT toYYYYMM(ts) AS month, count() AS n FROM message_log WHERE ${where} GROUP BY month ORDER BY month`,
         u,
       );
-      const days = found.map((r) => r.day).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
+      const months = found.map((r) => Number(r.month)).filter((m) => Number.isInteger(m) && m > 197000 && m < 300000);
       const rows = found.reduce((s, r) => s + Number(r.n), 0);
-      if (days.length === 0) return { rows: 0, days: [] };
+      if (months.length === 0) return { rows: 0, months: [] };
+      // ALTER ... DELETE rewrites the parts: the rows are physically gone when it returns
+      // (a lightweight DELETE would only mask them until a merge).
       await this.db.command(`ALTER TABLE message_log DELETE WHERE ${where} SETTINGS mutations_sync = 2`, u);
-      await this.rebuildRollups(days);
-      return { rows, days };
+      await this.rebuildRollups(months);
+      return { rows, months };
     });
   }
 
-  /** Recomputes the rollups of the given days from message_log. */
-  private async rebuildRollups(days: readonly string[]): Promise<void> {
-    const p = { days: `[${days.map((d) => `'${d}'`).join(',')}]` };
-    const inDays = 'toDate(ts) IN {days:Array(Date)}';
+  /** Recomputes the rollups of the given months (YYYYMM) from message_log and swaps them in. */
+  private async rebuildRollups(months: readonly number[]): Promise<void> {
+    const p = { months: `[${months.join(',')}]` };
     for (const [table, select, group] of [
       ['usage_daily', USAGE_DAILY_SELECT, USAGE_DAILY_GROUP],
       ['user_daily', USER_DAILY_SELECT, USER_DAILY_GROUP],
     ] as const) {
-      await this.db.command(`ALTER TABLE ${table} DELETE WHERE day IN {days:Array(Date)} SETTINGS mutations_sync = 2`, p);
-      // A rebuilt block may equal one inserted earlier: deduplication must not swallow it.
-      await this.db.command(`INSERT INTO ${table} ${select} WHERE ${inDays} ${group} SETTINGS insert_deduplicate = 0`, p);
+      const scratch = `${table}_rebuild`;
+      await this.db.command(`DROP TABLE IF EXISTS ${scratch} SYNC`);
+      await this.db.command(`CREATE TABLE ${scratch} AS ${table}`);
+      try {
+        // A rebuilt block may equal one inserted earlier: deduplication must not swallow it.
+        await this.db.command(
+          `INSERT INTO ${scratch} ${select} WHERE toYYYYMM(ts) IN {months:Array(UInt32)} ${group} SETTINGS insert_deduplicate = 0`,
+          p,
+        );
+        for (const m of months) await this.db.command(`ALTER TABLE ${table} REPLACE PARTITION ID '${m}' FROM ${scratch}`);
+      } finally {
+        await this.db.command(`DROP TABLE IF EXISTS ${scratch} SYNC`);
+      }
     }
   }
 
