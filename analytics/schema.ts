@@ -52,7 +52,7 @@ export const PARTY_ARRAY = `[
 export const USAGE_DAILY_SELECT = `SELECT
     toDate(ts) AS day, tenant, p.2 AS domain, p.3 AS platform, p.4 AS internal, type, outcome,
     sum(p.5) AS messages, sum(p.6) AS messages_domain, sum(p.7) AS messages_platform, sum(p.8) AS messages_class,
-    uniqState(p.1) AS users
+    uniqCombinedState(14)(p.1) AS users
   FROM message_log
   ARRAY JOIN ${PARTY_ARRAY} AS p`;
 export const USAGE_DAILY_GROUP = 'GROUP BY day, tenant, domain, platform, internal, type, outcome';
@@ -66,12 +66,25 @@ export const USER_ARRAY = `[
 /** The SELECT behind user_daily: per user and day, what they sent and received and with how many others. */
 export const USER_DAILY_SELECT = `SELECT
     toDate(ts) AS day, tenant, p.1 AS user, p.2 AS domain, p.3 AS platform, p.4 AS internal, type,
-    sum(p.5) AS sent, sum(p.6) AS received, uniqState(p.7) AS counterparts
+    sum(p.5) AS sent, sum(p.6) AS received, uniqCombinedState(14)(p.7) AS counterparts
   FROM message_log
   ARRAY JOIN ${USER_ARRAY} AS p`;
 export const USER_DAILY_GROUP = 'GROUP BY day, tenant, user, domain, platform, internal, type';
 
-export const ROLLUP_TABLES = ['usage_daily', 'user_daily'] as const;
+/** The SELECT behind tenant_daily: the smallest rollup, for the headline monthly report. */
+export const TENANT_DAILY_SELECT = `SELECT
+    toDate(ts) AS day, tenant, sum(p.2) AS messages, uniqCombinedState(14)(p.1) AS users
+  FROM message_log
+  ARRAY JOIN [(sender, toUInt8(1)), (receiver, toUInt8(0))] AS p`;
+export const TENANT_DAILY_GROUP = 'GROUP BY day, tenant';
+
+/** Every rollup with the SELECT that fills it (its view, and the rebuild after an erasure). */
+export const ROLLUPS = [
+  { table: 'tenant_daily', select: TENANT_DAILY_SELECT, group: TENANT_DAILY_GROUP },
+  { table: 'usage_daily', select: USAGE_DAILY_SELECT, group: USAGE_DAILY_GROUP },
+  { table: 'user_daily', select: USER_DAILY_SELECT, group: USER_DAILY_GROUP },
+] as const;
+export const ANALYTICS_TABLES = ['message_log', ...ROLLUPS.map((r) => r.table)] as const;
 
 const months = (o: SchemaOptions): number => {
   if (!Number.isInteger(o.retentionMonths) || o.retentionMonths < 1 || o.retentionMonths > 1200) {
@@ -114,7 +127,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'usage_daily rollup',
+    name: 'usage_daily and tenant_daily rollups',
     statements: (o) => [
       `CREATE TABLE IF NOT EXISTS usage_daily (
         day Date,
@@ -128,13 +141,24 @@ export const MIGRATIONS: readonly Migration[] = [
         messages_domain SimpleAggregateFunction(sum, UInt64),
         messages_platform SimpleAggregateFunction(sum, UInt64),
         messages_class SimpleAggregateFunction(sum, UInt64),
-        users AggregateFunction(uniq, String)
+        users AggregateFunction(uniqCombined(14), String)
       ) ENGINE = AggregatingMergeTree
       PARTITION BY toYYYYMM(day)
       ORDER BY (tenant, day, internal, domain, platform, type, outcome)
       TTL ${rollupTtl(o)}
       SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS usage_daily_mv TO usage_daily AS ${USAGE_DAILY_SELECT} ${USAGE_DAILY_GROUP}`,
+      `CREATE TABLE IF NOT EXISTS tenant_daily (
+        day Date,
+        tenant LowCardinality(String),
+        messages SimpleAggregateFunction(sum, UInt64),
+        users AggregateFunction(uniqCombined(14), String)
+      ) ENGINE = AggregatingMergeTree
+      PARTITION BY toYYYYMM(day)
+      ORDER BY (tenant, day)
+      TTL ${rollupTtl(o)}
+      SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS tenant_daily_mv TO tenant_daily AS ${TENANT_DAILY_SELECT} ${TENANT_DAILY_GROUP}`,
     ],
   },
   {
@@ -151,7 +175,7 @@ export const MIGRATIONS: readonly Migration[] = [
         type LowCardinality(String),
         sent SimpleAggregateFunction(sum, UInt64),
         received SimpleAggregateFunction(sum, UInt64),
-        counterparts AggregateFunction(uniq, String)
+        counterparts AggregateFunction(uniqCombined(14), String)
       ) ENGINE = AggregatingMergeTree
       PARTITION BY toYYYYMM(day)
       ORDER BY (tenant, user, day, domain, platform, internal, type)
@@ -192,7 +216,7 @@ export async function migrate(db: ClickHouseBackend, opts: SchemaOptions): Promi
 export async function applyRetention(db: ClickHouseBackend, opts: SchemaOptions): Promise<void> {
   const n = months(opts);
   const rows = await db.query<{ name: string; engine_full: string }>(
-    "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('message_log', 'usage_daily', 'user_daily')",
+    `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN (${ANALYTICS_TABLES.map((t) => `'${t}'`).join(', ')})`,
   );
   for (const { name, engine_full } of rows) {
     if (engine_full.includes(`toIntervalMonth(${n})`)) continue;

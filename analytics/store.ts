@@ -1,14 +1,6 @@
 import type { ClickHouseBackend } from './backend.ts';
 import { runReport, type ReportName, type ReportParams, type ReportRow, type Source } from './reports.ts';
-import {
-  MESSAGE_LOG_COLUMNS,
-  USAGE_DAILY_GROUP,
-  USAGE_DAILY_SELECT,
-  USER_DAILY_GROUP,
-  USER_DAILY_SELECT,
-  migrate,
-  type SchemaOptions,
-} from './schema.ts';
+import { ANALYTICS_TABLES, MESSAGE_LOG_COLUMNS, ROLLUPS, migrate, type SchemaOptions } from './schema.ts';
 import type { BatchTarget } from './writer.ts';
 
 export interface ErasureResult {
@@ -93,13 +85,14 @@ export class AnalyticsStore implements BatchTarget {
     });
   }
 
-  /** Recomputes the rollups of the given months (YYYYMM) from message_log and swaps them in. */
-  private async rebuildRollups(months: readonly number[]): Promise<void> {
+  /**
+   * Recomputes the rollups of the given months (YYYYMM) from message_log and
+   * swaps them in (also used to fill rollups after a bulk load without views).
+   */
+  async rebuildRollups(months: readonly number[], tables: readonly string[] = ROLLUPS.map((r) => r.table)): Promise<void> {
+    if (!months.every((m) => Number.isInteger(m) && m > 197000 && m < 300000)) throw new Error('months must be YYYYMM');
     const p = { months: `[${months.join(',')}]` };
-    for (const [table, select, group] of [
-      ['usage_daily', USAGE_DAILY_SELECT, USAGE_DAILY_GROUP],
-      ['user_daily', USER_DAILY_SELECT, USER_DAILY_GROUP],
-    ] as const) {
+    for (const { table, select, group } of ROLLUPS.filter((r) => tables.includes(r.table))) {
       const scratch = `${table}_rebuild`;
       await this.db.command(`DROP TABLE IF EXISTS ${scratch} SYNC`);
       await this.db.command(`CREATE TABLE ${scratch} AS ${table}`);
@@ -119,7 +112,7 @@ export class AnalyticsStore implements BatchTarget {
   /** Drops what is past the TTL now instead of at the next merge. */
   async applyTtlNow(): Promise<void> {
     await this.exclusive(async () => {
-      for (const t of ['message_log', 'usage_daily', 'user_daily']) {
+      for (const t of ANALYTICS_TABLES) {
         await this.db.command(`ALTER TABLE ${t} MATERIALIZE TTL SETTINGS mutations_sync = 2`);
       }
     });

@@ -8,6 +8,7 @@ interface Benchmark {
 
 const registry: Record<string, () => Promise<Benchmark>> = {
   spine: () => import('./spine.ts'),
+  analytics: () => import('./analytics.ts'),
 };
 
 async function main(): Promise<number> {

@@ -20,6 +20,7 @@ function retentionContract(name: string, open: () => Promise<TestDb>, skip = fal
       await t.count('message_log'),
       Number((await t.db.query<{ n: string }>('SELECT sum(messages) AS n FROM usage_daily'))[0]?.n ?? 0),
       Number((await t.db.query<{ n: string }>('SELECT sum(sent) AS n FROM user_daily'))[0]?.n ?? 0),
+      Number((await t.db.query<{ n: string }>('SELECT sum(messages) AS n FROM tenant_daily'))[0]?.n ?? 0),
     ];
 
     it('keeps 13 months by default and never stores what is already past it', async () => {
@@ -28,20 +29,20 @@ function retentionContract(name: string, open: () => Promise<TestDb>, skip = fal
       await t.store.insertBatch(`ttl-${now}`, encodeBatch(ages.map((a) => event({ ts: now - a * DAY }))));
       await t.store.applyTtlNow();
       // 13 months is at least 395 days: 420 and 500 days are past it, 380 is not.
-      expect(await counts()).toEqual([5, 5, 5]);
+      expect(await counts()).toEqual([5, 5, 5, 5]);
     });
 
     it('a shorter configured retention is applied to the tables at start-up and drops older rows, raw and rollups', async () => {
       const shorter = new AnalyticsStore(t.db, { retentionMonths: 2 });
       await shorter.ensureSchema();
       const ttl = await t.db.query<{ name: string; engine_full: string }>(
-        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('message_log','usage_daily','user_daily')",
+        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('message_log','usage_daily','user_daily','tenant_daily')",
       );
-      expect(ttl).toHaveLength(3);
+      expect(ttl).toHaveLength(4);
       for (const r of ttl) expect(r.engine_full).toContain('toIntervalMonth(2)');
       await shorter.applyTtlNow();
       // Two months is at most 62 days: 1 and 40 days remain.
-      expect(await counts()).toEqual([2, 2, 2]);
+      expect(await counts()).toEqual([2, 2, 2, 2]);
       await new AnalyticsStore(t.db, { retentionMonths: 13 }).ensureSchema();
     });
   });

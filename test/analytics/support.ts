@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import type { ClickHouseBackend } from '../../analytics/backend.ts';
 import { ChdbBackend } from '../../analytics/chdb-backend.ts';
 import { HttpBackend } from '../../analytics/http-backend.ts';
+import { ANALYTICS_TABLES } from '../../analytics/schema.ts';
 import { AnalyticsStore } from '../../analytics/store.ts';
 import type { MetadataEvent } from '../../src/core/metadata.ts';
 
@@ -45,7 +46,7 @@ async function wrap(db: ClickHouseBackend, dir: string, retentionMonths: number)
     store,
     dir,
     async truncate() {
-      for (const t of ['message_log', 'usage_daily', 'user_daily']) await db.command(`TRUNCATE TABLE ${t}`);
+      for (const t of ANALYTICS_TABLES) await db.command(`TRUNCATE TABLE ${t}`);
     },
     async count(table = 'message_log') {
       const r = await db.query<{ n: string | number }>(`SELECT count() AS n FROM ${table}`);
