@@ -10,6 +10,7 @@ const registry: Record<string, () => Promise<Benchmark>> = {
   spine: () => import('./spine.ts'),
   xmpp: () => import('./xmpp.ts'),
   sip: () => import('./sip.ts'),
+  analytics: () => import('./analytics.ts'),
 };
 
 async function main(): Promise<number> {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { MemorySink } from '../analytics/sink.ts';
+import { openAnalytics, type Analytics } from '../analytics/open.ts';
 import type { AnalyticsSink } from '../analytics/sink.ts';
 import type { Config } from './config/schema.ts';
 import { buildConnectors } from './connectors/index.ts';
@@ -17,6 +17,8 @@ export interface App {
   redisUrl: string;
   managedRedis: ManagedRedis | undefined;
   connectors: readonly Connector[];
+  /** The analytics pipeline (undefined when the caller passed its own sink). */
+  analytics: Analytics | undefined;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -28,7 +30,7 @@ export interface AppOptions {
   connectors?: (redisUrl: string) => Connector[];
 }
 
-/** Composes Parley: Redis (managed or external), HTTP server, hub, connectors. */
+/** Composes Parley: Redis (managed or external), analytics (chDB, ClickHouse or memory), HTTP server, hub, connectors. */
 export async function startApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
   const log = opts.log ?? pino({ level: config.logLevel, base: { app: 'parley' } });
   let managedRedis: ManagedRedis | undefined;
@@ -46,22 +48,31 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   }
   const server = new HttpServer({ host: config.http.host, port: config.http.port, log });
   const connectors = opts.connectors ? opts.connectors(redisUrl) : buildConnectors(config, redisUrl);
-  const hub = await Hub.start({
-    config,
-    redisUrl,
-    connectors,
-    sink: opts.sink ?? new MemorySink(100_000),
-    log,
-    addRoute: (spec) => server.addRoute(spec),
-  });
+  const analytics = opts.sink ? undefined : await openAnalytics(config.analytics, config.dataDir, { log });
+  let hub: Hub;
+  try {
+    hub = await Hub.start({
+      config,
+      redisUrl,
+      connectors,
+      sink: opts.sink ?? (analytics as Analytics).sink,
+      log,
+      addRoute: (spec) => server.addRoute(spec),
+    });
+  } catch (err) {
+    await analytics?.close();
+    throw err;
+  }
+  analytics?.writer?.metrics.registerInto(hub.metrics.registry);
   for (const r of healthRoutes(hub)) server.addRoute(r);
   const httpPort = await server.listen();
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await server.close();
-      await hub.stop();
+      await hub.stop(); // closes the sink: buffered rows go to ClickHouse or the spool
+      await analytics?.close();
       await managedRedis?.stop();
     })());
-  return { hub, server, httpPort, redisUrl, managedRedis, connectors, log, stop };
+  return { hub, server, httpPort, redisUrl, managedRedis, connectors, analytics, log, stop };
 }

@@ -1,11 +1,13 @@
 import { loadConfig } from '../config/load.ts';
 import { ParleyError } from '../core/errors.ts';
 import { startApp } from '../app.ts';
+import { analyticsCommand } from './analytics.ts';
 
 const USAGE = `usage: parley <command>
 
 commands:
   run        start Parley (embedded Redis unless REDIS_URL is set)
+  analytics  usage reports, read-only SQL and erasure (parley analytics help)
   help       this text`;
 
 async function run(): Promise<void> {
@@ -35,6 +37,9 @@ async function main(argv: readonly string[]): Promise<void> {
   switch (cmd) {
     case 'run':
       return run();
+    case 'analytics':
+      process.exitCode = await analyticsCommand(argv.slice(1));
+      return;
     case 'help':
     case '--help':
     case '-h':

@@ -72,6 +72,29 @@ export const configSchema = z.object({
       disabledUsers: z.array(z.string()).default([]),
     })
     .prefault({}),
+  analytics: z
+    .object({
+      /**
+       * Where metadata rows go: embedded chDB under <dataDir>/clickhouse, a
+       * ClickHouse server over HTTP, or memory (tests, trials). Default: the
+       * server when a url is given, else chDB.
+       */
+      backend: z.enum(['chdb', 'clickhouse', 'memory']).optional(),
+      /** ClickHouse server over HTTP, e.g. http://user:password@host:8123/parley */
+      url: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').optional(),
+      retentionMonths: z.number().int().min(1).max(1200).default(13),
+      /** A batch is inserted once this many rows are buffered... */
+      batchRows: z.number().int().min(1).max(1_000_000).default(10_000),
+      /** ...or this often. */
+      flushIntervalMs: ms.default(1_000),
+      /** Rows held in memory before new ones are dropped (ClickHouse slower than traffic). */
+      maxBufferedRows: z.number().int().min(1).default(200_000),
+      /** Bytes of batches kept on disk while ClickHouse is unavailable; beyond this rows are dropped. */
+      spoolMaxBytes: z.number().int().min(1).default(1024 ** 3),
+    })
+    .prefault({})
+    .refine((a) => a.backend !== 'clickhouse' || a.url !== undefined, { message: 'backend clickhouse needs a url', path: ['url'] })
+    .transform((a) => ({ ...a, backend: a.backend ?? (a.url ? ('clickhouse' as const) : ('chdb' as const)) })),
   connectors: z
     .object({
       loopback: z

@@ -1,0 +1,258 @@
+/**
+ * The analytics benchmark: ingest through the batching writer into embedded
+ * chDB (materialized views included), then the trailing-12-month report over a
+ * large generated table (INSERT ... SELECT FROM numbers(), inside ClickHouse),
+ * from the raw table and from the rollups, in the same run. Data lives in a
+ * temp dir removed at the end. See docs/benchmarks.md.
+ */
+import { statfsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { ChdbBackend } from '../analytics/chdb-backend.ts';
+import { REPORTS, trailingYear, type ReportName } from '../analytics/reports.ts';
+import { Spool } from '../analytics/spool.ts';
+import { ANALYTICS_TABLES } from '../analytics/schema.ts';
+import { AnalyticsStore } from '../analytics/store.ts';
+import { ClickHouseSink } from '../analytics/writer.ts';
+import type { MetadataEvent } from '../src/core/metadata.ts';
+import { machineInfo } from './lib/env.ts';
+import { round } from './lib/stats.ts';
+import { printTable } from './lib/table.ts';
+
+const num = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const v = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+
+/** Sizes; ANALYTICS_* environment variables shrink them for a quick trial. */
+const P = {
+  /** Rows for the report figures (generated inside ClickHouse). */
+  reportRows: num('ANALYTICS_ROWS', 100_000_000),
+  /** Rows pushed through the writer for the ingest figure. */
+  ingestRows: num('ANALYTICS_INGEST_ROWS', 2_000_000),
+  batchRows: num('ANALYTICS_BATCH_ROWS', 50_000),
+  /** write() calls carry this many rows (the hub writes per turn). */
+  writeChunk: 1_000,
+  /** Timed runs per report figure; the median counts. */
+  reportRuns: num('ANALYTICS_REPORT_RUNS', 5),
+  internalUsers: 50_000,
+  externalUsers: 200_000,
+  externalDomains: 200,
+};
+
+const TARGETS = { ingest_rows_per_s: 500_000, report_ms_rollup: 100, report_ms_raw: 2_000 };
+const resultsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'analytics.json');
+
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+function ingestEvents(n: number): MetadataEvent[] {
+  const now = Date.now();
+  const out: MetadataEvent[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = i % P.externalDomains;
+    const outbound = i % 3 !== 0;
+    const local = `u${(i * 7919) % P.internalUsers}@parley.local`;
+    const ext = `e${(i * 104_729) % P.externalUsers}@d${d}.example`;
+    out[i] = {
+      ts: now - (i % 86_400) * 1000,
+      tenant: i % 2 === 0 ? 'acme' : 'globex',
+      messageId: `bench-${i}`,
+      chatId: `chat-${i % 100_000}`,
+      type: i % 5 === 0 ? 'presence' : 'im',
+      sender: outbound ? local : ext,
+      receiver: outbound ? ext : local,
+      senderDomain: outbound ? 'parley.local' : `d${d}.example`,
+      receiverDomain: outbound ? `d${d}.example` : 'parley.local',
+      senderPlatform: outbound ? 'teams' : d % 2 === 0 ? 'xmpp' : 'sip',
+      receiverPlatform: outbound ? (d % 2 === 0 ? 'xmpp' : 'sip') : 'teams',
+      direction: outbound ? 'outbound' : 'inbound',
+      outcome: 'delivered',
+      reason: '',
+    };
+  }
+  return out;
+}
+
+/** Rows generated inside ClickHouse: 12 months, 2 tenants, 200 partner domains, 3 platforms, 250k users. */
+function generateSql(rows: number, offset: number): string {
+  return `INSERT INTO message_log
+  SELECT
+    toDateTime64(toUnixTimestamp(toDateTime(toStartOfMonth(now()) - toIntervalMonth(11))) + (cityHash64(number, 1) % span), 3, 'UTC') AS ts,
+    if(number % 2 = 0, 'acme', 'globex') AS tenant,
+    concat('m', toString(number)) AS message_id,
+    concat('c', toString(cityHash64(number, 2) % 1000000)) AS chat_id,
+    ['im','im','im','im','presence','typing','reaction','file'][1 + number % 8] AS type,
+    if(outbound, local_user, ext_user) AS sender,
+    if(outbound, ext_user, local_user) AS receiver,
+    if(outbound, 'parley.local', ext_domain) AS sender_domain,
+    if(outbound, ext_domain, 'parley.local') AS receiver_domain,
+    if(outbound, 'teams', ext_platform) AS sender_platform,
+    if(outbound, ext_platform, 'teams') AS receiver_platform,
+    if(outbound, 'outbound', 'inbound') AS direction,
+    'delivered' AS outcome,
+    '' AS reason
+  FROM (
+    SELECT number + ${offset} AS number,
+      toUInt64(toUnixTimestamp(now()) - toUnixTimestamp(toDateTime(toStartOfMonth(now()) - toIntervalMonth(11)))) AS span,
+      cityHash64(number, 3) % 3 != 0 AS outbound,
+      concat('u', toString(cityHash64(number, 4) % ${P.internalUsers}), '@parley.local') AS local_user,
+      cityHash64(number, 5) % ${P.externalDomains} AS d,
+      concat('e', toString(cityHash64(number, 6) % ${P.externalUsers}), '@d', toString(d), '.example') AS ext_user,
+      concat('d', toString(d), '.example') AS ext_domain,
+      if(d % 2 = 0, 'xmpp', 'sip') AS ext_platform
+    FROM numbers(${rows})
+  )
+  SETTINGS insert_deduplicate = 0`;
+}
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+
+export async function run(): Promise<void> {
+  const base = os.tmpdir();
+  const needed = Math.max(2, P.reportRows / 100_000_000 * 12) * 1024 ** 3;
+  const free = freeBytes(base);
+  console.log(`\nanalytics benchmark: ${P.reportRows.toLocaleString('en-US')} report rows, ${P.ingestRows.toLocaleString('en-US')} ingest rows; ${round(free / 1024 ** 3, 1)} GB free in ${base}`);
+  if (free < needed) throw new Error(`needs about ${round(needed / 1024 ** 3, 1)} GB free in ${base}; set ANALYTICS_ROWS lower`);
+  const dir = mkdtempSync(path.join(base, 'parley-bench-analytics-'));
+  const log = pino({ level: 'warn' });
+  const db = await ChdbBackend.open({ path: path.join(dir, 'clickhouse') });
+  const store = new AnalyticsStore(db, { retentionMonths: 13 });
+  const results: Record<string, number> = {};
+  const extra: Record<string, number | string> = {};
+  try {
+    await store.ensureSchema();
+
+    // 1. Ingest through the writer (rollup views included), event-loop delay watched.
+    const events = ingestEvents(P.ingestRows);
+    const writer = new ClickHouseSink({
+      target: store,
+      spool: new Spool(path.join(dir, 'spool'), 1024 ** 3),
+      log,
+      batchRows: P.batchRows,
+      flushIntervalMs: 1_000,
+      maxBufferedRows: P.ingestRows + P.batchRows,
+    });
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    let maxWriteMs = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < events.length; i += P.writeChunk) {
+      const w0 = performance.now();
+      writer.write(events.slice(i, i + P.writeChunk));
+      maxWriteMs = Math.max(maxWriteMs, performance.now() - w0);
+      if ((i / P.writeChunk) % 50 === 0) await new Promise((r) => setImmediate(r)); // let the pump and timers run, as a live hub would
+    }
+    await writer.flush();
+    const ingestMs = performance.now() - t0;
+    loop.disable();
+    await writer.close();
+    const landed = await countRows(db);
+    if (landed !== P.ingestRows) throw new Error(`ingest: ${landed} rows landed, ${P.ingestRows} written`);
+    results.ingest_rows_per_s = Math.round(P.ingestRows / (ingestMs / 1000));
+    extra.ingest_event_loop_delay_p99_ms = round(loop.percentile(99) / 1e6, 1);
+    extra.ingest_event_loop_delay_max_ms = round(loop.max / 1e6, 1);
+    extra.ingest_max_write_call_ms = round(maxWriteMs, 2);
+    for (const t of ANALYTICS_TABLES) await db.command(`TRUNCATE TABLE ${t}`);
+
+    // 2. The large table, generated inside ClickHouse. The views are dropped first and
+    // the rollups filled afterwards in one pass with the same SELECTs the views run
+    // (the erasure rebuild): block by block through the views takes ~30 min for 1e8
+    // rows here. user_daily (per-user detail, not timed) is left empty.
+    await db.command('DROP VIEW tenant_daily_mv');
+    await db.command('DROP VIEW usage_daily_mv');
+    await db.command('DROP VIEW user_daily_mv');
+    const chunk = 10_000_000;
+    const g0 = performance.now();
+    for (let off = 0; off < P.reportRows; off += chunk) {
+      await db.command(generateSql(Math.min(chunk, P.reportRows - off), off));
+      process.stdout.write(`  generated ${Math.min(P.reportRows, off + chunk).toLocaleString('en-US')} rows (${round((performance.now() - g0) / 1000)} s)\r`);
+    }
+    console.log('');
+    extra.generate_s = round((performance.now() - g0) / 1000, 1);
+    const r0 = performance.now();
+    const months = (await db.query<{ m: number }>('SELECT DISTINCT toYYYYMM(ts) AS m FROM message_log ORDER BY m')).map((r) => Number(r.m));
+    await store.rebuildRollups(months, ['tenant_daily', 'usage_daily']);
+    extra.rollup_fill_s = round((performance.now() - r0) / 1000, 1);
+    const o0 = performance.now();
+    for (const t of ['message_log', 'tenant_daily', 'usage_daily']) await db.command(`OPTIMIZE TABLE ${t} FINAL`);
+    extra.optimize_final_s = round((performance.now() - o0) / 1000, 1);
+    const rows = await countRows(db);
+    if (rows !== P.reportRows) throw new Error(`generated ${rows} rows, expected ${P.reportRows}`);
+    const sizes = await db.query<{ table: string; rows: string; bytes: string }>(
+      "SELECT table, toString(sum(rows)) AS rows, toString(sum(bytes_on_disk)) AS bytes FROM system.parts WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table",
+    );
+    for (const s of sizes) {
+      extra[`${s.table}_rows`] = Number(s.rows);
+      extra[`${s.table}_mb`] = round(Number(s.bytes) / 1024 ** 2, 1);
+    }
+
+    // 3. Reports: raw vs rollup, same data, same run; the results must agree.
+    const range = trailingYear();
+    const timed: Array<[ReportName, Record<string, string>]> = [
+      ['monthly', {}],
+      ['monthly-by-side', {}],
+      ['monthly-by-platform', {}],
+      ['top-domains', {}],
+    ];
+    const table: Array<[string, number, number, number]> = [];
+    for (const [name, extraParams] of timed) {
+      const p = { ...range, ...extraParams };
+      const raw = await store.report(name, p, 'raw');
+      const roll = await store.report(name, p, 'rollup');
+      if (JSON.stringify(raw) !== JSON.stringify(roll)) extra[`${name}_raw_vs_rollup`] = 'DIFFER';
+      const rawMs: number[] = [];
+      const rollMs: number[] = [];
+      for (let i = 0; i < P.reportRuns; i++) {
+        rawMs.push(await timeIt(() => store.report(name, p, 'raw')));
+        rollMs.push(await timeIt(() => store.report(name, p, 'rollup')));
+      }
+      table.push([name, round(median(rawMs), 1), round(median(rollMs), 1), round(median(rawMs) / median(rollMs), 1)]);
+      extra[`${name}_ms_raw`] = round(median(rawMs), 1);
+      extra[`${name}_ms_rollup`] = round(median(rollMs), 1);
+    }
+    results.report_ms_raw = extra['monthly_ms_raw'] as number;
+    results.report_ms_rollup = extra['monthly_ms_rollup'] as number;
+
+    printTable(['report (trailing 12 months)', 'raw ms', 'rollup ms', 'ratio'], table);
+    console.log('');
+    printTable(
+      ['metric', 'value', 'target', 'met'],
+      [
+        ['ingest_rows_per_s', results.ingest_rows_per_s, TARGETS.ingest_rows_per_s, results.ingest_rows_per_s >= TARGETS.ingest_rows_per_s ? 'yes' : 'NO'],
+        ['report_ms_rollup', results.report_ms_rollup, TARGETS.report_ms_rollup, results.report_ms_rollup <= TARGETS.report_ms_rollup ? 'yes' : 'NO'],
+        ['report_ms_raw', results.report_ms_raw, TARGETS.report_ms_raw, results.report_ms_raw <= TARGETS.report_ms_raw ? 'yes' : 'NO'],
+      ],
+    );
+    console.log('');
+    printTable(['detail', 'value'], Object.entries(extra).map(([k, v]) => [k, v]));
+    mkdirSync(path.dirname(resultsFile), { recursive: true });
+    writeFileSync(
+      resultsFile,
+      `${JSON.stringify({ benchmark: 'analytics', machine: { ...machineInfo(), chdb: '3.4.0' }, params: P, results, targets: TARGETS, extra, reports: Object.keys(REPORTS) }, null, 2)}\n`,
+    );
+    console.log(`results written to ${path.relative(process.cwd(), resultsFile)}`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function countRows(db: ChdbBackend): Promise<number> {
+  return Number((await db.query<{ n: string }>('SELECT count() AS n FROM message_log'))[0]?.n ?? 0);
+}

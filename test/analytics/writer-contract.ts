@@ -1,0 +1,148 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FaultyBackend } from '../../analytics/fault.ts';
+import { Spool } from '../../analytics/spool.ts';
+import { AnalyticsStore } from '../../analytics/store.ts';
+import { ClickHouseSink } from '../../analytics/writer.ts';
+import { event, silent, until, type TestDb } from './support.ts';
+
+/** Writer behaviour every backend must show: rows land intact, outages lose nothing and duplicate nothing. */
+export function writerContract(name: string, open: () => Promise<TestDb>, skip = false): void {
+  describe.skipIf(skip)(`writer contract (${name})`, () => {
+    let t: TestDb;
+    let faulty: FaultyBackend;
+    let store: AnalyticsStore;
+    let spoolDir: string;
+    beforeAll(async () => {
+      t = await open();
+      faulty = new FaultyBackend(t.db);
+      store = new AnalyticsStore(faulty, { retentionMonths: 13 });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+    beforeEach(async () => {
+      faulty.mode = 'up';
+      await t.truncate();
+      spoolDir = mkdtempSync(path.join(os.tmpdir(), 'parley-spool-test-'));
+      return () => rmSync(spoolDir, { recursive: true, force: true });
+    });
+
+    const writer = (over: Partial<ConstructorParameters<typeof ClickHouseSink>[0]> = {}): ClickHouseSink =>
+      new ClickHouseSink({
+        target: store,
+        spool: new Spool(spoolDir, 64 * 1024 * 1024),
+        log: silent,
+        batchRows: 100,
+        flushIntervalMs: 50,
+        retryBaseMs: 20,
+        retryMaxMs: 100,
+        ...over,
+      });
+
+    it('writes rows with every field intact, hostile characters included', async () => {
+      const w = writer();
+      const nasty = 'we\tird\nid\\x\r\0"\'<>@évil.example 🦜';
+      const e = event({ ts: Date.UTC(2026, 0, 2, 3, 4, 5, 678), sender: nasty, chatId: 'chat\t1', reason: 'RECIPIENT_UNKNOWN', outcome: 'failed' });
+      w.write([e]);
+      await w.close();
+      const rows = await t.db.query<Record<string, string>>('SELECT *, toUnixTimestamp64Milli(ts) AS ms FROM message_log');
+      expect(rows).toHaveLength(1);
+      const r = rows[0] as Record<string, string>;
+      expect(Number(r.ms)).toBe(e.ts);
+      expect(r).toMatchObject({
+        tenant: e.tenant, message_id: e.messageId, chat_id: 'chat\t1', type: 'im', sender: nasty, receiver: e.receiver,
+        sender_domain: 'parley.local', receiver_domain: 'partner.example', sender_platform: 'teams', receiver_platform: 'xmpp',
+        direction: 'outbound', outcome: 'failed', reason: 'RECIPIENT_UNKNOWN',
+      });
+    });
+
+    it('cuts batches by size and by time', async () => {
+      const w = writer({ batchRows: 1000, flushIntervalMs: 100 });
+      w.write(Array.from({ length: 2500 }, () => event()));
+      await until(async () => (await t.count()) === 2000, 5000, 'two full batches');
+      await until(async () => (await t.count()) === 2500, 5000, 'the rest on the timer');
+      await w.close();
+    });
+
+    it('ClickHouse down during a run, then back: every row arrives exactly once', async () => {
+      const w = writer({ batchRows: 50 });
+      const total = 3000;
+      let sent = 0;
+      const send = (n: number): void => {
+        w.write(Array.from({ length: n }, () => event()));
+        sent += n;
+      };
+      send(400);
+      await until(async () => (await t.count()) === 400, 5000, 'rows before the outage');
+      faulty.mode = 'down';
+      for (let i = 0; i < 10; i++) {
+        send(100);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await until(() => w.spooledRows >= 900, 5000, 'rows spooled');
+      expect(await t.count()).toBe(400);
+      faulty.mode = 'ambiguous'; // inserts land but report failure: replays must be deduplicated
+      send(300);
+      await until(() => faulty.failures > 20, 5000, 'ambiguous failures');
+      faulty.mode = 'up';
+      send(total - sent);
+      await w.flush();
+      await until(() => w.spooledRows === 0, 10_000, 'spool drained');
+      expect(await t.count()).toBe(total);
+      expect(Number((await t.db.query<{ n: string }>('SELECT uniqExact(message_id) AS n FROM message_log'))[0]?.n)).toBe(total);
+      const rolled = await t.db.query<{ n: string }>('SELECT sum(messages) AS n FROM usage_daily');
+      expect(Number(rolled[0]?.n)).toBe(total);
+      const sent2 = await t.db.query<{ n: string }>('SELECT sum(sent) AS n FROM user_daily');
+      expect(Number(sent2[0]?.n)).toBe(total);
+      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.tsv'))).toEqual([]);
+      await w.close();
+    });
+
+    it('a spool left by a run that stopped while ClickHouse was down is replayed by the next start', async () => {
+      faulty.mode = 'down';
+      const w1 = writer();
+      w1.write(Array.from({ length: 250 }, () => event()));
+      await w1.close();
+      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.tsv')).length).toBeGreaterThan(0);
+      faulty.mode = 'up';
+      const w2 = writer();
+      await until(() => w2.spooledRows === 0, 10_000, 'replay on start');
+      expect(await t.count()).toBe(250);
+      await w2.close();
+    });
+
+    it('a full spool drops rows, counts them and says so', async () => {
+      faulty.mode = 'down';
+      const lines: string[] = [];
+      const log = silent.child({});
+      log.warn = ((obj: unknown, msg?: string) => void lines.push(`${msg ?? ''} ${JSON.stringify(obj)}`)) as typeof log.warn;
+      const w = writer({ spool: new Spool(spoolDir, 20_000), log });
+      for (let i = 0; i < 20; i++) w.write(Array.from({ length: 100 }, () => event()));
+      await w.flush();
+      const dropped = await w.metrics.rowsDropped.get();
+      const full = dropped.values.find((v) => v.labels.reason === 'spool_full')?.value ?? 0;
+      expect(full).toBeGreaterThan(0);
+      expect(full + w.spooledRows).toBe(2000);
+      expect(lines.some((l) => l.includes('analytics spool full'))).toBe(true);
+      faulty.mode = 'up';
+      await until(() => w.spooledRows === 0, 10_000, 'spool drained');
+      expect(await t.count()).toBe(2000 - full);
+      await w.close();
+    });
+
+    it('write() never waits: a burst is accepted at once while ClickHouse is down', async () => {
+      faulty.mode = 'down';
+      const w = writer({ batchRows: 10_000, maxBufferedRows: 1_000_000 });
+      const rows = Array.from({ length: 1000 }, () => event());
+      const start = performance.now();
+      for (let i = 0; i < 100; i++) w.write(rows);
+      expect(performance.now() - start).toBeLessThan(200);
+      faulty.mode = 'up';
+      await w.close();
+      await until(async () => (await t.count()) === 100_000, 20_000, 'all rows');
+    });
+  });
+}
