@@ -16,7 +16,7 @@ let got = 0;
 let firstAt = 0;
 c.on('stanza', (el) => {
   if (el.name !== 'message') return;
-  const id = el.attrs.id;
+  const id = el.attrs.id?.replace(/^parley:/, '');
   if (!id || !id.startsWith(idPrefix)) return;
   const i = Number(id.slice(idPrefix.length));
   if (!(i >= 0 && i < count) || received[i] !== 0) return;

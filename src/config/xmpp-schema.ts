@@ -29,8 +29,8 @@ export const xmppConfigSchema = z
     maxStanzaBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
     /** Bytes without one complete stanza before the stream is dropped and reopened. */
     maxPendingBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
-    messagesPerSecondPerDomain: z.number().int().min(1).default(2_000),
-    burstPerDomain: z.number().int().min(1).default(4_000),
+    messagesPerSecondPerDomain: z.number().int().min(1).default(5_000),
+    burstPerDomain: z.number().int().min(1).default(10_000),
     presenceCoalesceMs: ms.default(500),
     maxPresencePairs: z.number().int().min(100).default(200_000),
     reconnectMinMs: ms.default(250),

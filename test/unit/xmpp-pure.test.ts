@@ -1,6 +1,6 @@
 import xml from '@xmpp/xml';
 import { describe, expect, it } from 'vitest';
-import { ownRef, parseJid, stanzaRef, envelopeId } from '../../src/connectors/xmpp/addressing.ts';
+import { envelopeId, ownRef, parseJid, resolveRef, stanzaRef } from '../../src/connectors/xmpp/addressing.ts';
 import { translateMessage } from '../../src/connectors/xmpp/inbound-message.ts';
 import { PresenceCoalescer } from '../../src/connectors/xmpp/presence-coalescer.ts';
 import { DomainRateLimit } from '../../src/connectors/xmpp/rate-limit.ts';
@@ -53,8 +53,10 @@ describe('XMPP addressing', () => {
   it('maps ids both ways and bounds their length', () => {
     expect(envelopeId('bob@p.example', 'S1')).toBe('x:bob@p.example/S1');
     expect(stanzaRef('x:bob@p.example/S1', 'bob@p.example')).toBe('S1');
-    expect(stanzaRef('teams-1', 'bob@p.example')).toBe('teams-1');
-    expect(stanzaRef('x:bob@p.example/S1', 'carol@p.example')).toBe('x:bob@p.example/S1');
+    expect(stanzaRef('teams-1', 'bob@p.example')).toBe('parley:teams-1');
+    expect(resolveRef('parley:teams-1', 'bob@p.example')).toBe('teams-1');
+    expect(resolveRef('S2', 'bob@p.example')).toBe('x:bob@p.example/S2');
+    expect(stanzaRef('x:bob@p.example/S1', 'carol@p.example')).toBe('parley:x:bob@p.example/S1');
     expect(ownRef('bob@p.example', 'S1')).toBe('x:bob@p.example/S1');
     expect(envelopeId('bob@p.example', 'y'.repeat(400)).length).toBeLessThanOrEqual(256);
   });
@@ -64,7 +66,7 @@ describe('inbound message translation', () => {
   const msg = (...children: ReturnType<typeof xml>[]) => xml('message', { from: 'bob@p.example/r', to: 'alice@parley.local', type: 'chat', id: 'm1' }, ...children);
 
   it('prefers a receipt, then reactions, retraction, correction, file, body, chat state', () => {
-    expect(translateMessage(msg(xml('received', { xmlns: 'urn:xmpp:receipts', id: 'E' }), xml('body', {}, 'x')), A, 1)).toMatchObject({ kind: 'envelopes', envs: [{ type: 'receipt', target: 'E' }] });
+    expect(translateMessage(msg(xml('received', { xmlns: 'urn:xmpp:receipts', id: 'parley:E' }), xml('body', {}, 'x')), A, 1)).toMatchObject({ kind: 'envelopes', envs: [{ type: 'receipt', target: 'E' }] });
     expect(translateMessage(msg(xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })), A, 1)).toMatchObject({ envs: [{ type: 'typing', state: 'composing' }] });
     expect(translateMessage(msg(xml('body', {}, 'hi'), xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })), A, 1)).toMatchObject({ envs: [{ type: 'im' }] });
     expect(translateMessage(msg(xml('x', { xmlns: 'jabber:x:oob' }, xml('url', {}, 'javascript:alert(1)')), xml('body', {}, 'j')), A, 1)).toMatchObject({ envs: [{ type: 'im' }] });
@@ -77,7 +79,7 @@ describe('inbound message translation', () => {
   });
 
   it('turns a stanza error into an error envelope with a Parley code', () => {
-    const err = xml('message', { from: 'bob@p.example', to: 'alice@parley.local', type: 'error', id: 'E1' }, xml('error', { type: 'cancel' }, xml('item-not-found', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' })));
+    const err = xml('message', { from: 'bob@p.example', to: 'alice@parley.local', type: 'error', id: 'parley:E1' }, xml('error', { type: 'cancel' }, xml('item-not-found', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' })));
     expect(translateMessage(err, A, 1)).toMatchObject({ envs: [{ type: 'error', code: 'RECIPIENT_UNKNOWN', target: 'E1' }] });
   });
 });

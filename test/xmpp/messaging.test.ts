@@ -52,14 +52,14 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     env.body = { blocks: [{ t: 'p', c: [{ t: 'text', v: 'Hi ' }, { t: 'text', v: 'there', marks: ['bold'] }, { t: 'text', v: ' 🎉' }] }] };
     const ack = await s.t.hub.ingest(env);
     expect(ack.outcome).toBe('accepted');
-    const msg = await bob.waitFor((el) => el.name === 'message' && el.attrs.id === 'teams-msg-1', 'message from Teams');
+    const msg = await bob.waitFor((el) => el.name === 'message' && el.attrs.id === 'parley:teams-msg-1', 'message from Teams');
     expect(msg.attrs.from).toBe('alice@parley.local');
     expect(msg.attrs.type).toBe('chat');
     expect(msg.getChildText('body')).toBe('Hi *there* 🎉');
     expect(msg.getChild('request', 'urn:xmpp:receipts')).toBeDefined();
 
     // The XMPP client acknowledges: Teams gets a receipt for its own message id.
-    await bob.client.send(xml('message', { to: 'alice@parley.local', id: 'r-1' }, xml('received', { xmlns: 'urn:xmpp:receipts', id: 'teams-msg-1' })));
+    await bob.client.send(xml('message', { to: 'alice@parley.local', id: 'r-1' }, xml('received', { xmlns: 'urn:xmpp:receipts', id: 'parley:teams-msg-1' })));
     const r = await waitTeams(s.t, (e) => e.type === 'receipt' && e.target === 'teams-msg-1');
     expect(r).toMatchObject({ type: 'receipt', status: 'delivered', from: ext('ext1') });
   });
@@ -70,7 +70,7 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     expect(typing).toMatchObject({ type: 'typing', state: 'composing' });
 
     await s.t.hub.ingest({ type: 'typing', id: 'teams-typing-1', ts: Date.now(), from: alice, to: ext('ext1'), state: 'paused' } satisfies Envelope);
-    const el = await bob.waitFor((x) => x.attrs.id === 'teams-typing-1', 'chat state');
+    const el = await bob.waitFor((x) => x.attrs.id === 'parley:teams-typing-1', 'chat state');
     expect(el.getChild('paused', NS_STATES)).toBeDefined();
     expect(el.getChild('body')).toBeUndefined();
   });
@@ -91,22 +91,22 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
 
     // Teams edits and deletes its own message teams-msg-9, and edits... bob's message ids are unwrapped on the way out.
     await s.t.hub.ingest(im('teams-msg-9', alice, ext('ext1'), 'v1'));
-    await bob.waitFor((x) => x.attrs.id === 'teams-msg-9', 'original');
+    await bob.waitFor((x) => x.attrs.id === 'parley:teams-msg-9', 'original');
     await s.t.hub.ingest({ type: 'edit', id: 'teams-edit-9', ts: Date.now(), from: alice, to: ext('ext1'), target: 'teams-msg-9', body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'v2' }] }] } });
-    const fix = await bob.waitFor((x) => x.attrs.id === 'teams-edit-9', 'correction');
-    expect(fix.getChild('replace', 'urn:xmpp:message-correct:0')?.attrs.id).toBe('teams-msg-9');
+    const fix = await bob.waitFor((x) => x.attrs.id === 'parley:teams-edit-9', 'correction');
+    expect(fix.getChild('replace', 'urn:xmpp:message-correct:0')?.attrs.id).toBe('parley:teams-msg-9');
     expect(fix.getChildText('body')).toBe('v2');
     await s.t.hub.ingest({ type: 'delete', id: 'teams-del-9', ts: Date.now(), from: alice, to: ext('ext1'), target: 'teams-msg-9' });
-    const retract = await bob.waitFor((x) => x.attrs.id === 'teams-del-9', 'retraction');
-    expect(retract.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs.id).toBe('teams-msg-9');
+    const retract = await bob.waitFor((x) => x.attrs.id === 'parley:teams-del-9', 'retraction');
+    expect(retract.getChild('retract', 'urn:xmpp:message-retract:1')?.attrs.id).toBe('parley:teams-msg-9');
     expect(retract.getChild('fallback', 'urn:xmpp:fallback:0')).toBeDefined();
   });
 
   it('maps XEP-0444 reaction sets to single reaction changes and back', async () => {
     await s.t.hub.ingest(im('teams-msg-r', alice, ext('ext1'), 'react to me'));
-    await bob.waitFor((x) => x.attrs.id === 'teams-msg-r', 'message to react to');
+    await bob.waitFor((x) => x.attrs.id === 'parley:teams-msg-r', 'message to react to');
     const react = (id: string, ...emojis: string[]) =>
-      bob.client.send(xml('message', { to: 'alice@parley.local', type: 'chat', id }, xml('reactions', { xmlns: 'urn:xmpp:reactions:0', id: 'teams-msg-r' }, ...emojis.map((e) => xml('reaction', {}, e)))));
+      bob.client.send(xml('message', { to: 'alice@parley.local', type: 'chat', id }, xml('reactions', { xmlns: 'urn:xmpp:reactions:0', id: 'parley:teams-msg-r' }, ...emojis.map((e) => xml('reaction', {}, e)))));
     await react('re-1', '👍', '❤️');
     const add1 = await waitTeams(s.t, (e) => e.type === 'reaction' && e.emoji === '👍' && e.action === 'add');
     expect(add1).toMatchObject({ target: 'teams-msg-r', from: ext('ext1') });
@@ -120,7 +120,7 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     const target = 'x:ext1@partner.example/bob-msg-r';
     await s.t.hub.ingest({ type: 'reaction', id: 'tr-1', ts: Date.now(), from: alice, to: ext('ext1'), target, emoji: '🎉', action: 'add' });
     await s.t.hub.ingest({ type: 'reaction', id: 'tr-2', ts: Date.now(), from: alice, to: ext('ext1'), target, emoji: '👀', action: 'add' });
-    const set = await bob.waitFor((x) => x.attrs.id === 'tr-2', 'reaction set');
+    const set = await bob.waitFor((x) => x.attrs.id === 'parley:tr-2', 'reaction set');
     const r = set.getChild('reactions', 'urn:xmpp:reactions:0');
     expect(r?.attrs.id).toBe('bob-msg-r');
     expect(r?.getChildren('reaction').map((c) => c.getText()).sort()).toEqual(['👀', '🎉'].sort());
@@ -135,7 +135,7 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     expect(file).toMatchObject({ name: 'report v2.pdf', url: 'https://files.example/a/report%20v2.pdf' });
 
     await s.t.hub.ingest({ type: 'file', id: 'tf-1', ts: Date.now(), from: alice, to: ext('ext1'), name: 'plan.xlsx', size: 1234, mime: 'application/vnd.ms-excel', url: 'https://parley.example/f/abc' });
-    const m = await bob.waitFor((x) => x.attrs.id === 'tf-1', 'file message');
+    const m = await bob.waitFor((x) => x.attrs.id === 'parley:tf-1', 'file message');
     expect(m.getChild('x', 'jabber:x:oob')?.getChildText('url')).toBe('https://parley.example/f/abc');
     expect(m.getChild('x', 'jabber:x:oob')?.getChildText('desc')).toBe('plan.xlsx');
     expect(m.getChildText('body')).toBe('https://parley.example/f/abc');

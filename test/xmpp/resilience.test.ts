@@ -22,7 +22,7 @@ describe('XMPP server restart', () => {
     const seen = new Map<string, number>();
     const track = (u: TestXmppUser): void => {
       u.client.on('stanza', (el: { name: string; attrs: Record<string, string> }) => {
-        const id = el.attrs.id;
+        const id = el.attrs.id?.replace(/^parley:/, '');
         if (el.name === 'message' && id?.startsWith('restart-')) seen.set(id, (seen.get(id) ?? 0) + 1);
       });
     };

@@ -54,7 +54,7 @@ describe('Teams channel bridged to a members-only XMPP room', () => {
   it('carries Teams messages into the room and room messages to the Teams chat', async () => {
     await s.t.hub.ingest({ type: 'im', id: 'teams-room-1', ts: Date.now(), chatId: CHAT, from: alice, to: roomAddr, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'agenda', marks: ['bold'] }] }] } } satisfies Envelope);
     for (const u of [bob, carol]) {
-      const m = await u.waitFor((el) => el.attrs.id === 'teams-room-1', 'Teams message in the room');
+      const m = await u.waitFor((el) => el.attrs.id === 'parley:teams-room-1', 'Teams message in the room');
       expect(m.attrs).toMatchObject({ type: 'groupchat', from: `${room}/Alice` });
       expect(m.getChildText('body')).toBe('*agenda*');
     }

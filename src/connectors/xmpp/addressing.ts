@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import jid from '@xmpp/jid';
 import type { Address, Platform } from '../../core/address.ts';
 
 /**
@@ -27,17 +26,27 @@ export interface ParsedJid {
   resource: string;
 }
 
+const LOCAL_FORBIDDEN = /["&'/:<>@\s]/;
+const DOMAIN_RE = /^[a-z0-9.-]+$/;
+
+/**
+ * RFC 7622 addresses, strictly: a local part without the characters the RFC
+ * forbids there, an ASCII DNS domain (IDNs arrive in their A-label form from
+ * servers), any resource. Local parts and domains compare case-insensitively,
+ * so both are lowercased. No XEP-0106 unescaping: ids stay as sent.
+ */
 export function parseJid(s: string | undefined): ParsedJid | undefined {
   if (!s || s.length > 3071) return undefined;
-  try {
-    const j = jid(s);
-    const domain = j.domain.toLowerCase();
-    if (!/^[a-z0-9.-]+$/.test(domain) || domain.length > 253) return undefined;
-    const local = j.local ?? '';
-    return { bare: local ? `${local}@${domain}` : domain, local, domain, resource: j.resource ?? '' };
-  } catch {
-    return undefined;
-  }
+  const slash = s.indexOf('/');
+  const resource = slash >= 0 ? s.slice(slash + 1) : '';
+  const head = slash >= 0 ? s.slice(0, slash) : s;
+  const at = head.indexOf('@');
+  const local = at >= 0 ? head.slice(0, at).toLowerCase() : '';
+  const domain = (at >= 0 ? head.slice(at + 1) : head).toLowerCase().replace(/\.$/, '');
+  if (at >= 0 && (local.length === 0 || local.length > 1023 || LOCAL_FORBIDDEN.test(local))) return undefined;
+  if (!domain || domain.length > 253 || !DOMAIN_RE.test(domain) || domain.startsWith('.') || domain.includes('..')) return undefined;
+  if ((slash >= 0 && resource.length === 0) || resource.length > 1023) return undefined;
+  return { bare: local ? `${local}@${domain}` : domain, local, domain, resource };
 }
 
 export function addressOf(j: ParsedJid, a: Addressing): Address {
@@ -63,16 +72,25 @@ export function ownRef(senderBare: string, ref: string): string {
   return bounded(`x:${senderBare}/${ref}`);
 }
 
+/** Stanza ids Parley gives envelopes that did not come from XMPP: a reference back is recognisable. */
+export const OWN_ID_PREFIX = 'parley:';
+
 /**
  * The stanza id to use when writing to `peerBare` about envelope `id`: the
- * peer's own stanza id for an envelope that came from it, else the id itself.
+ * peer's own stanza id for an envelope that came from it, else the envelope
+ * id behind Parley's prefix.
  */
 export function stanzaRef(id: string, peerBare: string): string {
   for (const kind of ['x:', 'xq:']) {
     const prefix = `${kind}${peerBare}/`;
     if (id.startsWith(prefix)) return id.slice(prefix.length);
   }
-  return id;
+  return `${OWN_ID_PREFIX}${id}`;
+}
+
+/** The envelope id a stanza id from `senderBare` refers to: one of Parley's, or one of the sender's own. */
+export function resolveRef(ref: string, senderBare: string): string {
+  return ref.startsWith(OWN_ID_PREFIX) ? ref.slice(OWN_ID_PREFIX.length) : ownRef(senderBare, ref);
 }
 
 export function isIqEnvelopeId(id: string): boolean {

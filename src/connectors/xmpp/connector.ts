@@ -6,7 +6,7 @@ import type { Platform } from '../../core/address.ts';
 import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort } from '../../core/connector.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { ParleyError, errorInfo } from '../../core/errors.ts';
-import { ownRef, parseJid, type Addressing } from './addressing.ts';
+import { parseJid, type Addressing } from './addressing.ts';
 import { translateIq } from './inbound-iq.ts';
 import { translateMessage } from './inbound-message.ts';
 import { translatePresence } from './inbound-presence.ts';
@@ -153,7 +153,6 @@ export class XmppConnector implements Connector {
     try {
       if (!link.online) await link.waitOnline(this.cfg.offlineWaitMs);
       let fragment = '';
-      const sent: Array<readonly [string, string]> = [];
       const presence: Array<readonly [string, string, string]> = [];
       for (const item of items) {
         const env = item.env;
@@ -175,10 +174,9 @@ export class XmppConnector implements Connector {
         const roomJid = env.type === 'invite' && this.rooms ? await this.rooms.admit(env.room.id, env.room.name, env.to.id) : undefined;
         const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
         for (const el of toStanzas(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) })) fragment += el.toString();
-        if (env.type === 'im' || env.type === 'file') sent.push([env.to.id, env.id]);
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
-      await Promise.all([this.state.rememberSent(sent), this.state.storePresence(presence), fragment ? link.write(fragment) : undefined]);
+      await Promise.all([this.state.storePresence(presence), fragment ? link.write(fragment) : undefined]);
       this.counts.stanzasOut += items.length;
       return items.map(() => ({ ok: true }));
     } catch (err) {
@@ -235,13 +233,12 @@ export class XmppConnector implements Connector {
     if (out.kind === 'reject') return this.reject(el, out.condition, out.type, out.text);
     if (el.attrs.type !== 'error' && this.limited(el)) return;
     if (out.kind === 'envelopes') return this.submit(el, out.envs);
-    void this.reactions(el, out.base, out.ref, out.emojis);
+    void this.reactions(el, out.base, out.target, out.emojis);
   }
 
-  private async reactions(el: Element, base: Pick<Envelope, 'id' | 'ts' | 'from' | 'to'>, ref: string, emojis: string[]): Promise<void> {
+  private async reactions(el: Element, base: Pick<Envelope, 'id' | 'ts' | 'from' | 'to'>, target: string, emojis: string[]): Promise<void> {
     try {
       const sender = base.from.id;
-      const target = (await this.state.wasSentTo(sender, ref)) ? ref : ownRef(sender, ref);
       const old = new Set(await this.state.swapReactions(sender, target, emojis));
       const now = new Set(emojis);
       const envs: Envelope[] = [];

@@ -1,6 +1,6 @@
 import xml, { type Element } from '@xmpp/xml';
 import type { Envelope } from '../../core/envelope.ts';
-import { addressOf, envelopeId, parseJid, type Addressing } from './addressing.ts';
+import { addressOf, envelopeId, parseJid, resolveRef, type Addressing } from './addressing.ts';
 import { NS, USER_FEATURES } from './ns.ts';
 import { errorReply, readStanzaError } from './stanza-errors.ts';
 import { vcardToProfile } from './vcard.ts';
@@ -40,10 +40,11 @@ export function translateIq(iq: Element, ctx: IqContext, now: number): IqOutcome
     // Answers to the vCard requests Parley sent on behalf of a user.
     const id = iq.attrs.id;
     if (!id || isDomain || fromJ.domain === ctx.domain) return { kind: 'ignore', reason: 'answer to nothing Parley asked' };
-    const base = { id: envelopeId(fromJ.bare, `${id}#answer`, 'xq'), ts: now, from: addressOf(fromJ, ctx), to: addressOf(toJ, ctx), replyTo: id };
+    const ref = resolveRef(id, fromJ.bare);
+    const base = { id: envelopeId(fromJ.bare, `${id}#answer`, 'xq'), ts: now, from: addressOf(fromJ, ctx), to: addressOf(toJ, ctx), replyTo: ref };
     if (type === 'error') {
       const err = readStanzaError(iq);
-      return { kind: 'envelope', stanza: iq, env: { ...base, type: 'error', code: err.code, message: err.text || `XMPP error: ${err.condition}`, retryable: false, target: id } };
+      return { kind: 'envelope', stanza: iq, env: { ...base, type: 'error', code: err.code, message: err.text || `XMPP error: ${err.condition}`, retryable: false, target: ref } };
     }
     const vcard = iq.getChild('vCard', NS.vcard);
     if (!vcard) return { kind: 'ignore', reason: 'result without a vCard' };

@@ -1,7 +1,7 @@
 import type { Element } from '@xmpp/xml';
 import type { Address } from '../../core/address.ts';
 import { TYPING_STATES, type Envelope } from '../../core/envelope.ts';
-import { addressOf, envelopeId, ownRef, parseJid, type Addressing } from './addressing.ts';
+import { addressOf, envelopeId, parseJid, resolveRef, type Addressing } from './addressing.ts';
 import { NS } from './ns.ts';
 import { readStanzaError, type ErrorType, type StanzaCondition } from './stanza-errors.ts';
 import { parseStyling } from './styling.ts';
@@ -10,7 +10,7 @@ import { parseStyling } from './styling.ts';
 export type MessageOutcome =
   | { kind: 'envelopes'; envs: Envelope[] }
   /** XEP-0444 carries the whole set: the connector diffs it against the last one. */
-  | { kind: 'reactions'; base: Pick<Envelope, 'id' | 'ts' | 'from' | 'to'>; ref: string; emojis: string[] }
+  | { kind: 'reactions'; base: Pick<Envelope, 'id' | 'ts' | 'from' | 'to'>; target: string; emojis: string[] }
   | { kind: 'reject'; condition: StanzaCondition; type: ErrorType; text: string }
   | { kind: 'ignore'; reason: string };
 
@@ -40,7 +40,7 @@ export function translateMessage(el: Element, a: Addressing, now: number): Messa
 
   if (type === 'error') {
     const err = readStanzaError(el);
-    const target = el.attrs.id;
+    const target = el.attrs.id ? resolveRef(el.attrs.id, fromJ.bare) : undefined;
     return {
       kind: 'envelopes',
       envs: [
@@ -60,23 +60,23 @@ export function translateMessage(el: Element, a: Addressing, now: number): Messa
 
   const received = el.getChild('received', NS.receipts);
   if (received?.attrs.id) {
-    return { kind: 'envelopes', envs: [{ ...base, type: 'receipt', target: received.attrs.id, status: 'delivered' }] };
+    return { kind: 'envelopes', envs: [{ ...base, type: 'receipt', target: resolveRef(received.attrs.id, fromJ.bare), status: 'delivered' }] };
   }
 
   const reactions = el.getChild('reactions', NS.reactions);
   if (reactions?.attrs.id) {
     const emojis = [...new Set(reactions.getChildren('reaction').map((r) => r.getText().trim()).filter((e) => e.length > 0 && e.length <= 64))];
     if (emojis.length > MAX_REACTIONS) return { kind: 'reject', condition: 'not-acceptable', type: 'modify', text: 'too many reactions' };
-    return { kind: 'reactions', base, ref: reactions.attrs.id, emojis };
+    return { kind: 'reactions', base, target: resolveRef(reactions.attrs.id, fromJ.bare), emojis };
   }
 
   const retract = el.getChild('retract', NS.retract);
-  if (retract?.attrs.id) return { kind: 'envelopes', envs: [{ ...base, type: 'delete', target: ownRef(fromJ.bare, retract.attrs.id) }] };
+  if (retract?.attrs.id) return { kind: 'envelopes', envs: [{ ...base, type: 'delete', target: resolveRef(retract.attrs.id, fromJ.bare) }] };
 
   const bodyText = el.getChildText('body');
   const replace = el.getChild('replace', NS.correction);
   if (replace?.attrs.id && bodyText !== null) {
-    return { kind: 'envelopes', envs: [{ ...base, type: 'edit', target: ownRef(fromJ.bare, replace.attrs.id), body: parseStyling(bodyText) }] };
+    return { kind: 'envelopes', envs: [{ ...base, type: 'edit', target: resolveRef(replace.attrs.id, fromJ.bare), body: parseStyling(bodyText) }] };
   }
 
   const receiptRequested = el.getChild('request', NS.receipts) !== undefined;

@@ -20,7 +20,7 @@ export interface OutboundContext {
 }
 
 function message(env: Envelope, type: string, ...children: Array<Element | null>): Element {
-  return xml('message', { from: jidOf(env.from), to: jidOf(env.to), id: env.id, type }, ...children);
+  return xml('message', { from: jidOf(env.from), to: jidOf(env.to), id: stanzaRef(env.id, env.to.id), type }, ...children);
 }
 
 
@@ -84,16 +84,16 @@ export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
       return [xml('presence', { from, to }, show ? xml('show', {}, show) : null, env.status ? xml('status', {}, env.status) : null)];
     }
     case 'contact-request':
-      return [xml('presence', { from, to, type: 'subscribe', id: env.id }, env.message ? xml('status', {}, env.message) : null)];
+      return [xml('presence', { from, to, type: 'subscribe', id: stanzaRef(env.id, peer) }, env.message ? xml('status', {}, env.message) : null)];
     case 'contact-response':
       if (env.decision === 'accepted') {
         // Approve theirs and ask for theirs: a Teams contact is mutual.
-        return [xml('presence', { from, to, type: 'subscribed', id: env.id }), xml('presence', { from, to, type: 'subscribe', id: `${env.id}#back` })];
+        return [xml('presence', { from, to, type: 'subscribed', id: stanzaRef(env.id, peer) }), xml('presence', { from, to, type: 'subscribe', id: stanzaRef(`${env.id}#back`, peer) })];
       }
-      if (env.decision === 'declined') return [xml('presence', { from, to, type: 'unsubscribed', id: env.id })];
-      return [xml('presence', { from, to, type: 'unsubscribe', id: env.id }), xml('presence', { from, to, type: 'unsubscribed', id: `${env.id}#both` })];
+      if (env.decision === 'declined') return [xml('presence', { from, to, type: 'unsubscribed', id: stanzaRef(env.id, peer) })];
+      return [xml('presence', { from, to, type: 'unsubscribe', id: stanzaRef(env.id, peer) }), xml('presence', { from, to, type: 'unsubscribed', id: stanzaRef(`${env.id}#both`, peer) })];
     case 'profile-request':
-      return [xml('iq', { from, to, type: 'get', id: env.id }, xml('vCard', { xmlns: NS.vcard }))];
+      return [xml('iq', { from, to, type: 'get', id: stanzaRef(env.id, peer) }, xml('vCard', { xmlns: NS.vcard }))];
     case 'profile-response': {
       if (!env.replyTo) return [];
       return [xml('iq', { from, to, type: 'result', id: stanzaRef(env.replyTo, peer) }, profileToVcard(env.profile))];

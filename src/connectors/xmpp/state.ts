@@ -22,8 +22,7 @@ return redis.call('SMEMBERS', KEYS[1])`);
 /**
  * What the XMPP connector remembers across restarts, in Redis: each party's
  * reaction set per message (XEP-0444 sends whole sets, Parley carries single
- * changes), which stanza ids went to whom (so a reaction to one of ours maps
- * to our id), and each user's last presence per contact (to answer probes).
+ * changes) and each user's last presence per contact (to answer probes).
  */
 export class XmppState {
   constructor(
@@ -43,17 +42,6 @@ export class XmppState {
   async changeReaction(sender: string, target: string, emoji: string, action: 'add' | 'remove'): Promise<string[]> {
     const now = await CHANGE_SET.run(this.redis, [this.key('rx', sender, target)], [action, emoji, String(TTL)]);
     return Array.isArray(now) ? now.map(String).sort() : [];
-  }
-
-  async rememberSent(entries: ReadonlyArray<readonly [peer: string, id: string]>): Promise<void> {
-    if (entries.length === 0) return;
-    const p = this.redis.pipeline();
-    for (const [peer, id] of entries) p.set(this.key('out', peer, id), '1', 'EX', TTL);
-    await p.exec();
-  }
-
-  async wasSentTo(peer: string, id: string): Promise<boolean> {
-    return (await this.redis.exists(this.key('out', peer, id))) === 1;
   }
 
   async storePresence(entries: ReadonlyArray<readonly [user: string, contact: string, value: string]>): Promise<void> {
