@@ -22,6 +22,7 @@ import { Hub } from '../src/runtime/hub.ts';
 import { ManagedRedis } from '../src/state/managed-redis.ts';
 import { connectRedis } from '../src/state/redis.ts';
 import { PROSODY_PASSWORD, startProsody, type TestProsody } from '../test/support/prosody.ts';
+import { cpuSample, cpuShare, type CpuSample } from './lib/cpu.ts';
 import { percentiles, round } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
 
@@ -30,6 +31,8 @@ const resultsFile = path.join(here, 'results', 'xmpp.json');
 const N = Number(process.env.XMPP_BENCH_N ?? 30_000);
 const RATE = Number(process.env.XMPP_BENCH_RATE ?? 1_000);
 const SECONDS = Number(process.env.XMPP_BENCH_SECONDS ?? 10);
+/** Comma-separated subset of direct,in,out,latency (profiling one direction); default all. */
+const PHASES = new Set((process.env.XMPP_BENCH_PHASES ?? 'direct,in,out,latency').split(','));
 const now = (): number => performance.timeOrigin + performance.now();
 
 type PeerMsg =
@@ -145,12 +148,15 @@ function teamsArrivals(loopback: LoopbackConnector, prefix: string, count: numbe
 const alice = { platform: 'teams' as const, id: 'alice@parley.local', domain: 'parley.local' };
 const bob = { platform: 'xmpp' as const, id: 'recv@partner.example', domain: 'partner.example' };
 
-function hubMessage(prefix: string, i: number): Envelope {
-  return { type: 'im', id: `${prefix}${i}`, ts: Date.now(), from: alice, to: bob, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'benchmark message: the quick brown fox jumps over the lazy dog, 0123456789' }] }] } };
+const CHATS = Number(process.env.XMPP_BENCH_CHATS ?? 16);
+const teamsUser = (i: number, chats: number) => (chats <= 1 ? alice : { platform: 'teams' as const, id: `u${i % chats}@parley.local`, domain: 'parley.local' });
+
+function hubMessage(prefix: string, i: number, chats = 1): Envelope {
+  return { type: 'im', id: `${prefix}${i}`, ts: Date.now(), from: teamsUser(i, chats), to: bob, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'benchmark message: the quick brown fox jumps over the lazy dog, 0123456789' }] }] } };
 }
 
 /** Sends from the hub (the Teams side) in batches, paced or flat out; returns send times. */
-async function sendFromHub(hub: Hub, prefix: string, count: number, ratePerSec: number): Promise<Float64Array> {
+async function sendFromHub(hub: Hub, prefix: string, count: number, ratePerSec: number, chats = 1): Promise<Float64Array> {
   const sent = new Float64Array(count);
   const started = now();
   const batch = ratePerSec > 0 ? Math.max(1, Math.round(ratePerSec / 200)) : 500;
@@ -163,7 +169,7 @@ async function sendFromHub(hub: Hub, prefix: string, count: number, ratePerSec: 
     const envs: Envelope[] = [];
     const t = now();
     for (let k = i; k < Math.min(count, i + batch); k++) {
-      envs.push(hubMessage(prefix, k));
+      envs.push(hubMessage(prefix, k, chats));
       sent[k] = t;
     }
     inflight.push(hub.ingestMany(envs));
@@ -171,6 +177,22 @@ async function sendFromHub(hub: Hub, prefix: string, count: number, ratePerSec: 
   }
   await Promise.all(inflight);
   return sent;
+}
+
+/** Cores used over a phase: this process (hub, shards, peers) with its redis-server; Prosody; the whole machine. */
+function cpuMeter(redisPid: number | undefined, prosodyPid: number | undefined): (label: string) => Array<[string, number, string]> {
+  const take = (): [CpuSample, CpuSample, CpuSample] => [cpuSample([redisPid]), cpuSample([prosodyPid]), cpuSample([])];
+  const a = take();
+  return (label) => {
+    const b = take();
+    const parley = cpuShare(a[0], b[0]);
+    const prosody = cpuShare(a[1], b[1]).ownCores - cpuShare(a[2], b[2]).ownCores;
+    return [
+      [`${label}_cores_parley`, round(parley.ownCores, 2), 'CPU: Parley (+ bench peers) and its redis-server'],
+      [`${label}_cores_prosody`, round(prosody, 2), 'CPU: Prosody'],
+      [`${label}_cores_machine`, round(parley.ownCores + parley.foreignCores, 2), 'CPU: whole machine (2 cores)'],
+    ];
+  };
 }
 
 const latency = (sent: Float64Array, got: Float64Array): number[] => {
@@ -185,42 +207,58 @@ export async function run(): Promise<void> {
   const stack = await startStack(redis.url, prosody);
   const rows: Array<[string, number, string]> = [];
   try {
-    // 1. Prosody's own ceiling: one client to another.
-    {
-      const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: 'd-' });
-      const send = new Peer(prosody, 'send', 'send', { to: 'recv@partner.example', count: N, idPrefix: 'd-' });
+    // 1. Prosody's own ceiling: one client to another (again at the end; the better run counts).
+    const direct = async (prefix: string): Promise<number> => {
+      const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: prefix });
+      const send = new Peer(prosody, 'send', 'send', { to: 'recv@partner.example', count: N, idPrefix: prefix });
       await Promise.all([recv.next('ready'), send.next('ready')]);
       send.go();
       const [s, r] = await Promise.all([send.next('sent'), recv.next('done')]);
-      rows.push(['direct_prosody_msgs_per_s', round(N / ((r.lastAt - s.startedAt) / 1000)), 'client -> Prosody -> client']);
       await Promise.all([recv.stop(), send.stop()]);
-    }
+      return round(N / ((r.lastAt - s.startedAt) / 1000));
+    };
+    const directRuns: number[] = [];
+    if (PHASES.has('direct')) directRuns.push(await direct('d1-'));
     // 2. XMPP -> Parley -> Teams side, flat out.
-    {
+    if (PHASES.has('in')) {
       const send = new Peer(prosody, 'send', 'send', { to: 'alice@parley.local', count: N, idPrefix: 'x-' });
       await send.next('ready');
       const arr = teamsArrivals(stack.loopback, '/x-', N);
+      const cpu = cpuMeter(redis.pid, prosody.pid);
       send.go();
       const s = await send.next('sent');
       await arr.done;
       const last = Math.max(...arr.times);
       rows.push(['xmpp_to_hub_msgs_per_s', round(N / ((last - s.startedAt) / 1000)), 'client -> Prosody -> Parley -> Teams side (delivered)']);
+      rows.push(...cpu('xmpp_to_hub'));
       await send.stop();
     }
-    // 3. Teams side -> Parley -> XMPP client, flat out.
-    {
-      const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: 'h-' });
-      await recv.next('ready');
-      const started = now();
-      await sendFromHub(stack.hub, 'h-', N, 0);
-      const r = await recv.next('done');
-      rows.push(['hub_to_xmpp_msgs_per_s', round(N / ((r.lastAt - started) / 1000)), 'Teams side -> Parley -> Prosody -> client']);
-      await recv.stop();
+    // 3. Teams side -> Parley -> XMPP client, flat out: from CHATS Teams users (CHATS chats), and from one.
+    if (PHASES.has('out')) {
+      for (const [label, chats, what] of [
+        ['hub_to_xmpp_msgs_per_s', CHATS, `Teams side (${CHATS} users) -> Parley -> Prosody -> client`],
+        ['hub_to_xmpp_one_chat_msgs_per_s', 1, 'the same from one Teams user (one chat: deliveries in series)'],
+      ] as const) {
+        const prefix = `h${chats}-`;
+        const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: prefix });
+        await recv.next('ready');
+        const before = stack.xmpp.counters();
+        const cpu = cpuMeter(redis.pid, prosody.pid);
+        const started = now();
+        await sendFromHub(stack.hub, prefix, N, 0, chats);
+        const r = await recv.next('done');
+        rows.push([label, round(N / ((r.lastAt - started) / 1000)), what]);
+        rows.push(...cpu(label.replace('_msgs_per_s', '')));
+        const c = stack.xmpp.counters();
+        const calls = (c.deliverCalls ?? 0) - (before.deliverCalls ?? 0);
+        rows.push([`${label.replace('_msgs_per_s', '')}_items_per_call`, round(((c.stanzasOut ?? 0) - (before.stanzasOut ?? 0)) / Math.max(1, calls), 1), 'messages per connector call (merged fast path)']);
+        await recv.stop();
+      }
     }
     // 4. Latency at a paced rate, both directions.
     const count = RATE * SECONDS;
     const lat: number[] = [];
-    {
+    if (PHASES.has('latency')) {
       const send = new Peer(prosody, 'send', 'send', { to: 'alice@parley.local', count, ratePerSec: RATE, idPrefix: 'lx-' });
       await send.next('ready');
       const arr = teamsArrivals(stack.loopback, '/lx-', count);
@@ -233,7 +271,7 @@ export async function run(): Promise<void> {
       rows.push(['xmpp_to_hub_p50_ms', round(p50 ?? NaN, 1), `paced ${RATE}/s`], ['xmpp_to_hub_p99_ms', round(p99 ?? NaN, 1), `paced ${RATE}/s`]);
       await send.stop();
     }
-    {
+    if (PHASES.has('latency')) {
       const recv = new Peer(prosody, 'recv', 'receive', { count, idPrefix: 'lh-' });
       await recv.next('ready');
       const sent = await sendFromHub(stack.hub, 'lh-', count, RATE);
@@ -243,6 +281,10 @@ export async function run(): Promise<void> {
       const [p50, p99] = percentiles(d, [50, 99]);
       rows.push(['hub_to_xmpp_p50_ms', round(p50 ?? NaN, 1), `paced ${RATE}/s`], ['hub_to_xmpp_p99_ms', round(p99 ?? NaN, 1), `paced ${RATE}/s`]);
       await recv.stop();
+    }
+    if (PHASES.has('direct')) {
+      directRuns.push(await direct('d2-'));
+      rows.unshift(['direct_prosody_msgs_per_s', Math.max(...directRuns), `client -> Prosody -> client (best of ${directRuns.join(', ')})`]);
     }
     const [p99all] = percentiles(lat, [99]);
     rows.push(['p99_ms', round(p99all ?? NaN, 1), 'both directions, paced']);

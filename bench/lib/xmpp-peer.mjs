@@ -58,6 +58,7 @@ parentPort.on('message', (m) => {
 });
 
 await c.start();
+c.socket?.setNoDelay(true);
 await c.iqCaller.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
 await c.send(xml('presence'));
 parentPort.postMessage({ kind: 'ready' });

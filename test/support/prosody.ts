@@ -18,6 +18,8 @@ export interface ProsodyOptions {
 }
 
 export interface TestProsody {
+  /** The running server's process id (undefined while it is down). */
+  readonly pid: number | undefined;
   c2sPort: number;
   componentPort: number;
   dir: string;
@@ -137,6 +139,9 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
   };
   await launch();
   return {
+    get pid() {
+      return child?.pid;
+    },
     c2sPort,
     componentPort,
     dir,

@@ -39,7 +39,7 @@ function approxSize(el: Element | string, budget: number): number {
   return n;
 }
 
-type Counter = 'stanzasIn' | 'stanzasOut' | 'rejected' | 'rateLimited' | 'oversized' | 'presenceIn' | 'presenceForwarded' | 'probes';
+type Counter = 'stanzasIn' | 'stanzasOut' | 'deliverCalls' | 'rejected' | 'rateLimited' | 'oversized' | 'presenceIn' | 'presenceForwarded' | 'probes';
 
 /**
  * Parley on XMPP: a component of a standard XMPP server (which does TLS and
@@ -63,7 +63,7 @@ export class XmppConnector implements Connector {
   private hub: HubPort | undefined;
   private log: Logger | undefined;
   private readonly counts: Record<Counter, number> = {
-    stanzasIn: 0, stanzasOut: 0, rejected: 0, rateLimited: 0, oversized: 0, presenceIn: 0, presenceForwarded: 0, probes: 0,
+    stanzasIn: 0, stanzasOut: 0, deliverCalls: 0, rejected: 0, rateLimited: 0, oversized: 0, presenceIn: 0, presenceForwarded: 0, probes: 0,
   };
 
   constructor(private readonly opts: XmppConnectorOptions) {
@@ -178,6 +178,7 @@ export class XmppConnector implements Connector {
       }
       await Promise.all([this.state.storePresence(presence), fragment ? link.write(fragment) : undefined]);
       this.counts.stanzasOut += items.length;
+      this.counts.deliverCalls++;
       return items.map(() => ({ ok: true }));
     } catch (err) {
       return [{ ok: false, error: errorInfo(err) }];

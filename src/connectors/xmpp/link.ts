@@ -203,7 +203,11 @@ export class ComponentLink {
       if (!handshakeDone && this.entity === e) this.lost(e, 'connect timeout');
     }, this.opts.connectTimeoutMs);
     e.connect(this.opts.service)
-      .then(() => e.open({ domain: this.opts.domain }))
+      .then(() => {
+        // Small stanzas must not wait for Nagle's algorithm (40 ms with delayed ACKs).
+        e.socket?.setNoDelay(true);
+        return e.open({ domain: this.opts.domain });
+      })
       .catch((err: Error) => this.lost(e, err.message))
       .finally(() => clearTimeout(timeout));
   }
