@@ -29,6 +29,8 @@ describe('SIP edge restarts and hostile input', () => {
     // Some were refused (480 while Parley was not registered, or no answer while the edge was down); none acknowledged was lost.
     await until(() => ctx.sip.status().state === 'up', 15_000, 'sip connector up again');
     expect(ctx.sip.stats().reconnects).toBeGreaterThanOrEqual(1);
+    expect(ctx.sip.counters().reconnects).toBe(ctx.sip.stats().reconnects);
+    expect(ctx.sip.counters()['inbound_accepted:200']).toBeGreaterThan(0);
     const after = await sendMessage(ctx.edge, { from: 'gina@partner.example', to: 'user20@parley.local', body: 'after-restart' });
     expect(after.status).toBe(200);
     acked.push('after-restart');

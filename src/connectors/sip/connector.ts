@@ -87,6 +87,14 @@ export class SipConnector implements Connector {
     return { inbound: Object.fromEntries(this.counts), reconnects: this.reconnects, dropped: this.dropped, publications: this.publications.size, watches: this.watches.size, grammarCached: grammarCached() };
   }
 
+  /** The same figures for /metrics (`parley_connector_events{connector="sip"}`). */
+  counters(): Readonly<Record<string, number>> {
+    const st = this.stats();
+    const out: Record<string, number> = { reconnects: st.reconnects, dropped: st.dropped, publications: st.publications, watches: st.watches };
+    for (const [k, v] of Object.entries(st.inbound)) out[`inbound_${k}`] = v;
+    return out;
+  }
+
   private setState(state: ConnectorStatus['state'], detail?: string): void {
     if (this.state.state === state && this.state.detail === detail) return;
     this.state = detail ? { state, since: Date.now(), detail } : { state, since: Date.now() };
