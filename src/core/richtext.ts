@@ -74,13 +74,19 @@ export function fromPlainText(text: string): RichText {
   };
 }
 
-function inlineText(nodes: readonly Inline[]): string {
+type TextNode = Extract<Inline, { t: 'text' }>;
+
+/**
+ * Inlines as text: line breaks, links as `label (href)`, mentions as `@name`.
+ * `text` renders a text node (a connector's mark syntax); plain by default.
+ */
+export function inlineText(nodes: readonly Inline[], text: (n: TextNode) => string = (n) => n.v): string {
   let out = '';
   for (const n of nodes) {
     if (n.t === 'br') out += '\n';
     else if (n.t === 'link') out += n.v && n.v !== n.href ? `${n.v} (${n.href})` : n.href;
     else if (n.t === 'mention') out += n.v.startsWith('@') ? n.v : `@${n.v}`;
-    else out += n.v;
+    else out += text(n);
   }
   return out;
 }

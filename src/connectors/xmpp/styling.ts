@@ -1,4 +1,4 @@
-import type { Block, Inline, Mark, RichText } from '../../core/richtext.ts';
+import { inlineText, type Block, type Inline, type Mark, type RichText } from '../../core/richtext.ts';
 
 /**
  * XEP-0393 Message Styling <-> Parley rich text. Spans (*bold*, _italic_,
@@ -115,25 +115,18 @@ export function parseStyling(text: string): RichText {
 
 const MARK_CHAR: Record<Mark, string> = { bold: '*', italic: '_', strike: '~', code: '`' };
 
-function renderInlines(nodes: readonly Inline[]): string {
-  let out = '';
-  for (const n of nodes) {
-    if (n.t === 'br') out += '\n';
-    else if (n.t === 'link') out += n.v && n.v !== n.href ? `${n.v} (${n.href})` : n.href;
-    else if (n.t === 'mention') out += n.v.startsWith('@') ? n.v : `@${n.v}`;
-    else {
-      let v = n.v;
-      // Styling can only wrap text that does not start or end with whitespace.
-      const marks = n.marks ?? [];
-      if (marks.length && v.trim() === v && v.length > 0 && !v.includes('\n')) {
-        const order: Mark[] = marks.includes('code') ? ['code'] : marks;
-        for (const m of order) v = `${MARK_CHAR[m]}${v}${MARK_CHAR[m]}`;
-      }
-      out += v;
-    }
+/** A text node with its marks in XEP-0393 syntax (only around text that can carry them). */
+function styledText(n: Extract<Inline, { t: 'text' }>): string {
+  const marks = n.marks ?? [];
+  let v = n.v;
+  if (marks.length && v.trim() === v && v.length > 0 && !v.includes('\n')) {
+    const order: Mark[] = marks.includes('code') ? ['code'] : marks;
+    for (const m of order) v = `${MARK_CHAR[m]}${v}${MARK_CHAR[m]}`;
   }
-  return out;
+  return v;
 }
+
+const renderInlines = (nodes: readonly Inline[]): string => inlineText(nodes, styledText);
 
 export function renderStyling(rt: RichText): string {
   return rt.blocks
