@@ -80,7 +80,7 @@ type TextNode = Extract<Inline, { t: 'text' }>;
  * Inlines as text: line breaks, links as `label (href)`, mentions as `@name`.
  * `text` renders a text node (a connector's mark syntax); plain by default.
  */
-export function inlineText(nodes: readonly Inline[], text: (n: TextNode) => string = (n) => n.v): string {
+function inlineText(nodes: readonly Inline[], text: (n: TextNode) => string = (n) => n.v): string {
   let out = '';
   for (const n of nodes) {
     if (n.t === 'br') out += '\n';
@@ -91,22 +91,32 @@ export function inlineText(nodes: readonly Inline[], text: (n: TextNode) => stri
   return out;
 }
 
-/** Plain-text fallback, for platforms and clients that show no formatting. */
-export function toPlainText(rt: RichText): string {
+/** How a text format writes what plain text cannot: marked text and preformatted blocks. */
+export interface TextStyle {
+  text?: (n: TextNode) => string;
+  pre?: (b: Extract<Block, { t: 'pre' }>) => string;
+}
+
+/**
+ * Plain-text fallback, for platforms and clients that show no formatting;
+ * with a style, any line-based text format (XEP-0393 styling, ...).
+ */
+export function toPlainText(rt: RichText, style: TextStyle = {}): string {
+  const inl = (nodes: readonly Inline[]): string => inlineText(nodes, style.text);
   return rt.blocks
     .map((b) => {
       switch (b.t) {
         case 'p':
-          return inlineText(b.c);
+          return inl(b.c);
         case 'quote':
-          return inlineText(b.c)
+          return inl(b.c)
             .split('\n')
             .map((l) => `> ${l}`)
             .join('\n');
         case 'pre':
-          return b.v;
+          return style.pre ? style.pre(b) : b.v;
         case 'list':
-          return b.items.map((item, i) => `${b.ordered ? `${i + 1}.` : '-'} ${inlineText(item)}`).join('\n');
+          return b.items.map((item, i) => `${b.ordered ? `${i + 1}.` : '-'} ${inl(item)}`).join('\n');
       }
     })
     .join('\n\n');

@@ -154,12 +154,11 @@ export class XmppConnector implements Connector {
       if (!link.online) await link.waitOnline(this.cfg.offlineWaitMs);
       let fragment = '';
       const presence: Array<readonly [string, string, string]> = [];
+      const roomItems: Array<{ env: Envelope; stanzas: Element[] }> = [];
       for (const item of items) {
         const env = item.env;
         if (this.rooms && env.to.domain === this.cfg.roomsDomain) {
-          // A room's messages go out on the rooms stream, one copy per occupant.
-          if (!this.roomsLink?.online) await this.roomsLink?.waitOnline(this.cfg.offlineWaitMs);
-          await this.rooms.deliver(env, toStanzas(env));
+          roomItems.push({ env, stanzas: toStanzas(env) });
           continue;
         }
         if (this.rooms && env.from.domain === this.cfg.roomsDomain) {
@@ -175,6 +174,11 @@ export class XmppConnector implements Connector {
         const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
         for (const el of toStanzas(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) })) fragment += el.toString();
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
+      }
+      if (this.rooms && roomItems.length > 0) {
+        // A room's messages go out on the rooms stream, one copy per occupant.
+        if (!this.roomsLink?.online) await this.roomsLink?.waitOnline(this.cfg.offlineWaitMs);
+        await this.rooms.deliver(roomItems);
       }
       await Promise.all([this.state.storePresence(presence), fragment ? link.write(fragment) : undefined]);
       this.counts.stanzasOut += items.length;

@@ -63,18 +63,26 @@ export class Rooms {
     return new Map(Object.entries(all));
   }
 
-  /** Delivers a Teams message to every occupant, as `room/<sender's name>`. */
-  async deliver(env: Envelope, stanzas: readonly Element[]): Promise<void> {
-    const room = Rooms.localFor(env.to.id);
-    const nick = (env.from.name ?? env.from.id.split('@')[0] ?? 'Teams').slice(0, MAX_NICK);
-    const from = `${room}@${this.o.domain}/${nick}`;
+  /**
+   * Delivers Teams messages to every occupant of their rooms, as
+   * `room/<sender's name>`: one occupant lookup per room, one write.
+   */
+  async deliver(items: ReadonlyArray<{ env: Envelope; stanzas: readonly Element[] }>): Promise<void> {
+    const occupants = new Map<string, Map<string, string>>();
     let fragment = '';
-    for (const jid of (await this.occupants(room)).values()) {
-      for (const el of stanzas) {
-        el.attrs.from = from;
-        el.attrs.to = jid;
-        if (el.name === 'message' && el.attrs.type !== 'error') el.attrs.type = 'groupchat';
-        fragment += el.toString();
+    for (const { env, stanzas } of items) {
+      const room = Rooms.localFor(env.to.id);
+      let inRoom = occupants.get(room);
+      if (!inRoom) occupants.set(room, (inRoom = await this.occupants(room)));
+      const nick = (env.from.name ?? env.from.id.split('@')[0] ?? 'Teams').slice(0, MAX_NICK);
+      const from = `${room}@${this.o.domain}/${nick}`;
+      for (const jid of inRoom.values()) {
+        for (const el of stanzas) {
+          el.attrs.from = from;
+          el.attrs.to = jid;
+          if (el.name === 'message' && el.attrs.type !== 'error') el.attrs.type = 'groupchat';
+          fragment += el.toString();
+        }
       }
     }
     if (fragment) await this.o.send(fragment);

@@ -1,4 +1,4 @@
-import { inlineText, type Block, type Inline, type Mark, type RichText } from '../../core/richtext.ts';
+import { toPlainText, type Block, type Inline, type Mark, type RichText } from '../../core/richtext.ts';
 
 /**
  * XEP-0393 Message Styling <-> Parley rich text. Spans (*bold*, _italic_,
@@ -126,24 +126,6 @@ function styledText(n: Extract<Inline, { t: 'text' }>): string {
   return v;
 }
 
-const renderInlines = (nodes: readonly Inline[]): string => inlineText(nodes, styledText);
-
 export function renderStyling(rt: RichText): string {
-  return rt.blocks
-    .map((b) => {
-      switch (b.t) {
-        case 'p':
-          return renderInlines(b.c);
-        case 'quote':
-          return renderInlines(b.c)
-            .split('\n')
-            .map((l) => `> ${l}`)
-            .join('\n');
-        case 'pre':
-          return `\`\`\`${b.lang ?? ''}\n${b.v}\n\`\`\``;
-        case 'list':
-          return b.items.map((item, i) => `${b.ordered ? `${i + 1}.` : '-'} ${renderInlines(item)}`).join('\n');
-      }
-    })
-    .join('\n\n');
+  return toPlainText(rt, { text: styledText, pre: (b) => `\`\`\`${b.lang ?? ''}\n${b.v}\n\`\`\`` });
 }
