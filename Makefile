@@ -13,27 +13,11 @@ deps: .deps-system node_modules/.installed
 
 .deps-system:
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number);const [x,y]="$(NODE_MIN)".split(".").map(Number);if(a<x||(a===x&&b<y)){console.error("Parley needs Node.js >= $(NODE_MIN), found "+process.versions.node);process.exit(1)}'
-	@missing=""; for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$REDIS_URL" ] && [ "$(MAKECMDGOALS)" = "run" ]; then missing=""; fi; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "Parley needs:$$missing. Install with: sudo apt-get install -y$$missing (or set REDIS_URL to use your own Redis)"; exit 1; \
-	  fi; \
-	fi
+	@if [ -n "$$REDIS_URL" ] && [ "$(MAKECMDGOALS)" = "run" ]; then exit 0; fi; \
+	scripts/debian-packages.sh command Parley " (or set REDIS_URL to use your own Redis)" $(DEBIAN_PACKAGES)
 
 .deps-test:
-	@missing=""; for p in $(TEST_DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian packages for the tests:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "The tests need:$$missing. Install with: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	@scripts/debian-packages.sh package "the tests" "" $(TEST_DEBIAN_PACKAGES)
 
 # chdb's lock entry names platform packages the registry does not carry (darwin, arm64),
 # which `npm ci` refuses; `npm install` honours the same lock file and skips them.
