@@ -1,0 +1,64 @@
+import type { Activity } from 'botbuilder';
+import type { IngestAck } from '../../core/connector.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import type { HttpHandler } from '../../core/http.ts';
+
+/**
+ * The seam inside the Teams connector between the transport (Bot Framework
+ * auth, /api/messages, proactive sends with rate limits and retries:
+ * `transport/`) and the experience (commands, cards, Teams HTML, activity <->
+ * envelope translation, the directory of users and contacts: `experience/`).
+ * The transport knows nothing of commands; the experience never does HTTP to
+ * the Bot Connector itself.
+ */
+
+/** The Teams user who sent an activity, as TeamsInfo.getMember reports them. */
+export interface TeamsMember {
+  /** Bot Framework channel account id (`29:...`). */
+  id: string;
+  aadObjectId?: string;
+  name?: string;
+  email?: string;
+  userPrincipalName?: string;
+  tenantId?: string;
+}
+
+/** One authenticated inbound activity, handed by the transport to the experience. */
+export interface InboundTurn {
+  readonly activity: Readonly<Activity>;
+  /** TeamsInfo.getMember for the sender (a Bot Connector call); undefined when it fails. */
+  member(): Promise<TeamsMember | undefined>;
+}
+
+/** What the experience makes of a turn. */
+export interface TurnPlan {
+  /** Envelopes to ingest, in order; the transport answers HTTP only once they are durable. */
+  envelopes: readonly unknown[];
+  /** Replies into the turn's conversation, made once the acks are known (e.g. "blocked"). */
+  replies(acks: readonly IngestAck[]): readonly Partial<Activity>[];
+  /** Answer body of an invoke activity (adaptive card Action.Execute etc.). */
+  invokeResponse?: { status: number; body?: unknown };
+}
+
+/** Where and what to send for one envelope delivered to the Teams side. */
+export interface OutboundPlan {
+  /**
+   * Key of the stored conversation reference to send into: the Teams user's
+   * personal chat (`user:<local id>`) or a bridged group chat / channel
+   * (`chat:<chatId>`).
+   */
+  conversation: string;
+  /** The activity to post; for an edit or delete, `replaces` names the earlier send. */
+  activity: Partial<Activity>;
+  /** Updates (PUT) or deletes the activity earlier sent for this envelope id instead of posting. */
+  replaces?: { envelopeId: string; op: 'update' | 'delete' };
+}
+
+export interface TeamsExperience {
+  /** Translates an inbound activity; never throws for bad input (a reply explains instead). */
+  handle(turn: InboundTurn): Promise<TurnPlan>;
+  /** What an envelope for a Teams user looks like in Teams; undefined: nothing to show (e.g. a receipt). */
+  render(env: Envelope): Promise<OutboundPlan | undefined>;
+  /** HTTP routes the experience serves (e.g. signed file links), mounted by the connector. */
+  routes(): readonly { method: 'GET'; path: string; handler: HttpHandler }[];
+}
