@@ -36,6 +36,12 @@ export interface TurnPlan {
   envelopes: readonly unknown[];
   /** Replies into the turn's conversation, made once the acks are known (e.g. "blocked"). */
   replies(acks: readonly IngestAck[]): readonly Partial<Activity>[];
+  /**
+   * Key under which the transport stores this turn's conversation reference
+   * (`user:<local id>` for a personal chat, `chat:<conversation id>` for a
+   * group chat or channel); undefined: do not store.
+   */
+  conversationKey?: string;
   /** Answer body of an invoke activity (adaptive card Action.Execute etc.). */
   invokeResponse?: { status: number; body?: unknown };
 }
@@ -50,8 +56,8 @@ export interface OutboundPlan {
   conversation: string;
   /** The activity to post; for an edit or delete, `replaces` names the earlier send. */
   activity: Partial<Activity>;
-  /** Updates (PUT) or deletes the activity earlier sent for this envelope id instead of posting. */
-  replaces?: { envelopeId: string; op: 'update' | 'delete' };
+  /** Updates (PUT) or deletes an activity the bot sent earlier instead of posting a new one. */
+  replaces?: { activityId: string; op: 'update' | 'delete' };
 }
 
 export interface TeamsExperience {
@@ -59,6 +65,12 @@ export interface TeamsExperience {
   handle(turn: InboundTurn): Promise<TurnPlan>;
   /** What an envelope for a Teams user looks like in Teams; undefined: nothing to show (e.g. a receipt). */
   render(env: Envelope): Promise<OutboundPlan | undefined>;
+  /**
+   * Called by the transport after a post succeeded: the experience keeps the
+   * maps it needs (envelope id -> activity id for later edits and deletes,
+   * activity id -> peer for reply-by-quote).
+   */
+  recordSent(env: Envelope, plan: OutboundPlan, activityId: string): Promise<void>;
   /** HTTP routes the experience serves (e.g. signed file links), mounted by the connector. */
   routes(): readonly { method: 'GET'; path: string; handler: HttpHandler }[];
 }
