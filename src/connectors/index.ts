@@ -38,7 +38,14 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string): Con
   const sip = config.connectors.sip;
   if (sip.enabled) {
     const { enabled: _enabled, domains, ...rest } = sip;
-    list.push(new SipConnector({ ...rest, localDomains: domains ?? config.federation.localDomains }));
+    list.push(
+      new SipConnector({
+        ...rest,
+        localDomains: domains ?? config.federation.localDomains,
+        redis: connectRedis(redisUrl, 'parley-sip'),
+        keyPrefix: config.redis.keyPrefix,
+      }),
+    );
   }
   return list;
 }
