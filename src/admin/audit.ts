@@ -27,7 +27,12 @@ export interface AuditLog {
   list(f: AuditFilter): Promise<{ total: number; entries: AuditEntry[] }>;
 }
 
-const entry = (r: AuditRecord, at: number): AuditEntry => ({ id: randomUUID(), at, ...r, before: r.before ?? null, after: r.after ?? null });
+let lastAt = 0;
+/** Times strictly increase within a process, so newest-first order is exact between changes made in one millisecond. */
+const entry = (r: AuditRecord, at: number): AuditEntry => {
+  lastAt = Math.max(at, lastAt + 1);
+  return { id: randomUUID(), at: lastAt, ...r, before: r.before ?? null, after: r.after ?? null };
+};
 
 /** The audit in ClickHouse table admin_audit (analytics migration 4); values only as bound parameters. */
 export class ClickHouseAuditLog implements AuditLog {
@@ -65,14 +70,14 @@ export class ClickHouseAuditLog implements AuditLog {
       offset: f.offset,
     };
     const [count] = await this.db.query<{ n: string | number }>(`SELECT count() AS n FROM admin_audit WHERE ${where}`, params);
-    const rows = await this.db.query<{ id: string; at: string | number; actor: string; role: string; action: string; target: string; before: string; after: string }>(
-      `SELECT id, toUnixTimestamp64Milli(at) AS at, actor, role, action, target, before, after FROM admin_audit
-       WHERE ${where} ORDER BY at DESC, id LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
+    const rows = await this.db.query<{ id: string; at_ms: string | number; actor: string; role: string; action: string; target: string; before: string; after: string }>(
+      `SELECT id, toUnixTimestamp64Milli(at) AS at_ms, actor, role, action, target, before, after FROM admin_audit
+       WHERE ${where} ORDER BY at_ms DESC, id LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
       params,
     );
     return {
       total: Number(count?.n ?? 0),
-      entries: rows.map((r) => ({ ...r, at: Number(r.at), before: JSON.parse(r.before) as unknown, after: JSON.parse(r.after) as unknown })),
+      entries: rows.map(({ at_ms, ...r }) => ({ ...r, at: Number(at_ms), before: JSON.parse(r.before) as unknown, after: JSON.parse(r.after) as unknown })),
     };
   }
 }
