@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.ts';
 import { ParleyError } from '../core/errors.ts';
 import { startApp } from '../app.ts';
+import { adminCommand } from './admin.ts';
 import { analyticsCommand } from './analytics.ts';
 
 const USAGE = `usage: parley <command>
@@ -8,6 +9,7 @@ const USAGE = `usage: parley <command>
 commands:
   run        start Parley (embedded Redis unless REDIS_URL is set)
   analytics  usage reports, read-only SQL and erasure (parley analytics help)
+  admin      domains, users, contacts and audit through a running Parley's admin API (parley admin help)
   help       this text`;
 
 async function run(): Promise<void> {
@@ -39,6 +41,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return run();
     case 'analytics':
       process.exitCode = await analyticsCommand(argv.slice(1));
+      return;
+    case 'admin':
+      process.exitCode = await adminCommand(argv.slice(1));
       return;
     case 'help':
     case '--help':

@@ -40,8 +40,8 @@ export interface SessionHandle {
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
-export async function startRig(redisUrl: string, input: ConfigInput = {}, extra: { analytics?: AnalyticsStore; audit?: AuditLog } = {}): Promise<AdminRig> {
-  const hub = await startTestHub(redisUrl, { developmentMode: false, ...input });
+export async function startRig(redisUrl: string, input: ConfigInput = {}, extra: { analytics?: AnalyticsStore; audit?: AuditLog; listen?: boolean } = {}): Promise<AdminRig> {
+  const hub = await startTestHub(redisUrl, { developmentMode: false, ...input, admin: { ...(extra.listen ? { port: 0 } : {}), ...input.admin } });
   // The hub keeps its parsed config (with the test's Redis key prefix) private; the admin listener needs the same one.
   const config = (hub.hub as unknown as { config: Config }).config;
   const admin = await startAdmin({
@@ -52,7 +52,7 @@ export async function startRig(redisUrl: string, input: ConfigInput = {}, extra:
     connectors: [hub.loopback],
     analytics: extra.analytics,
     ...(extra.audit ? { audit: extra.audit } : {}),
-    listen: false,
+    listen: extra.listen ?? false,
     announce: () => undefined,
   });
   const host = `127.0.0.1:${admin.port}`;
