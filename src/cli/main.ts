@@ -32,6 +32,7 @@ async function run(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   console.log(`Parley is up: http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${app.httpPort}/healthz (readiness /readyz, metrics /metrics)`);
+  if (app.admin) console.log(`Admin API: http://${config.admin.host}:${app.admin.port}/admin/api/v1 (OpenAPI /admin/api/openapi.json)`);
 }
 
 async function main(argv: readonly string[]): Promise<void> {
