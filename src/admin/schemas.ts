@@ -20,6 +20,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 export const roleSchema = z.enum(['admin', 'analyst']);
 export type Role = z.infer<typeof roleSchema>;
 export const platformSchema = z.enum(PLATFORMS);
+/** read: GET routes; write: changes, and reads too. */
 export const tokenScopeSchema = z.enum(['read', 'write']);
 export type TokenScope = z.infer<typeof tokenScopeSchema>;
 

@@ -75,6 +75,14 @@ describe('admin sign-in: setup token, TOTP, sessions, lockout', () => {
       await r.set(key, JSON.stringify({ ...stored, expiresAt: Date.now() - 1 }), 'PX', 60_000);
       expect((await rig.call('GET', '/reports', { session: s })).status).toBe(401);
       expect(await r.exists(key)).toBe(0);
+
+      // Idle: last seen longer ago than the idle timeout (30 min default), though not expired.
+      const idle = await createAnalyst(rig, admin.session, 'ana3');
+      const idleKey = `${prefix}:admin:session:${createHash('sha256').update(idle.cookie.split('=')[1] as string).digest('hex')}`;
+      expect((await rig.call('GET', '/reports', { session: idle })).status).toBe(200);
+      const live = JSON.parse((await r.get(idleKey)) as string) as { lastSeen: number };
+      await r.set(idleKey, JSON.stringify({ ...live, lastSeen: Date.now() - 31 * 60_000 }), 'PX', 60_000);
+      expect((await rig.call('GET', '/reports', { session: idle })).status).toBe(401);
     } finally {
       r.disconnect();
     }

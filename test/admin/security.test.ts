@@ -115,6 +115,7 @@ describe('admin API guards on every route', () => {
     const read = await createToken(rig, admin, ['read']);
     const write = await createToken(rig, admin, ['read', 'write']);
     expect((await rig.call('GET', '/federations', { token: read })).status).toBe(200);
+    expect((await rig.call('GET', '/federations', { token: await createToken(rig, admin, ['write']) })).status).toBe(200);
     expect((await rig.call('POST', '/federations', { token: read, body: { domain: 'tok.example', action: 'block' } })).status).toBe(403);
     expect((await rig.call('POST', '/federations', { token: write, body: { domain: 'tok.example', action: 'block' } })).status).toBe(201);
     expect((await rig.call('GET', '/tokens', { token: write })).status).toBe(403);
