@@ -2,7 +2,7 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 
 /**
  * Password hashing with scrypt (memory-hard): N = 2^15, r = 8, p = 1 uses
- * 128 * N * r = 32 MiB and ~50-100 ms per hash here; 16-byte random salt,
+ * 128 * N * r = 32 MiB and ~0.2-0.35 s per hash on the 2-core test machine; 16-byte random salt,
  * 32-byte key. Stored as `scrypt$N$r$p$salt$key` (base64url) so parameters
  * can be raised later without breaking old hashes.
  */
