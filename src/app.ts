@@ -2,6 +2,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { openAnalytics, type Analytics } from '../analytics/open.ts';
 import type { AnalyticsSink } from '../analytics/sink.ts';
+import { startAdmin, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { buildConnectors } from './connectors/index.ts';
 import type { Connector } from './core/connector.ts';
@@ -17,6 +18,8 @@ export interface App {
   redisUrl: string;
   managedRedis: ManagedRedis | undefined;
   connectors: readonly Connector[];
+  /** The admin listener (undefined when admin.enabled is false or it could not bind). */
+  admin: AdminServer | undefined;
   /** The analytics pipeline (undefined when the caller passed its own sink). */
   analytics: Analytics | undefined;
   log: Logger;
@@ -66,13 +69,40 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   analytics?.writer?.metrics.registerInto(hub.metrics.registry);
   for (const r of healthRoutes(hub)) server.addRoute(r);
   const httpPort = await server.listen();
+  const admin = config.admin.enabled ? await startAdminListener(config, log, redisUrl, hub, connectors, analytics) : undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      await admin?.close();
       await server.close();
       await hub.stop(); // closes the sink: buffered rows go to ClickHouse or the spool
       await analytics?.close();
       await managedRedis?.stop();
     })());
-  return { hub, server, httpPort, redisUrl, managedRedis, connectors, analytics, log, stop };
+  return { hub, server, httpPort, redisUrl, managedRedis, connectors, admin, analytics, log, stop };
+}
+
+/** A taken admin port must not stop message traffic: logged loudly, Parley runs without its admin API. */
+async function startAdminListener(
+  config: Readonly<Config>,
+  log: Logger,
+  redisUrl: string,
+  hub: Hub,
+  connectors: readonly Connector[],
+  analytics: Analytics | undefined,
+): Promise<AdminServer | undefined> {
+  const retries = async (): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    for (const v of (await hub.metrics.retries.get()).values) {
+      const c = String(v.labels.connector ?? '');
+      out[c] = (out[c] ?? 0) + v.value;
+    }
+    return out;
+  };
+  try {
+    return await startAdmin({ config, log, redisUrl, hub, connectors, analytics: analytics?.store, retries });
+  } catch (err) {
+    log.error({ err, host: config.admin.host, port: config.admin.port }, 'ADMIN LISTENER NOT STARTED: the admin API is unavailable (set admin.port / PARLEY_ADMIN_PORT)');
+    return undefined;
+  }
 }

@@ -11,6 +11,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** Time allowed for the request body to arrive in full; 408 after. */
   requestTimeoutMs?: number;
+  /** Headers added to every response (404s and 413s included) unless the handler set them. */
+  defaultHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface InjectRequest {
@@ -123,6 +125,19 @@ export class HttpServer {
 
   /** Runs the routing, limits and handler pipeline without a socket. */
   async inject(input: InjectRequest): Promise<HttpResponse> {
+    return this.withDefaults(await this.injectBare(input));
+  }
+
+  private withDefaults(response: HttpResponse): HttpResponse {
+    const defaults = this.opts.defaultHeaders;
+    if (!defaults) return response;
+    const headers = { ...response.headers };
+    const present = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
+    for (const [k, v] of Object.entries(defaults)) if (!present.has(k.toLowerCase())) headers[k] = v;
+    return { ...response, headers };
+  }
+
+  private async injectBare(input: InjectRequest): Promise<HttpResponse> {
     const { path, query } = splitPath(input.path, input.query);
     const method = input.method.toUpperCase();
     const headers: Record<string, string> = {};
@@ -220,8 +235,9 @@ export class HttpServer {
   }
 
   /** `closeConnection` when the request body may still be in flight, so uWS does not keep draining it. */
-  private send(res: UWS.HttpResponse, pending: Pending, response: HttpResponse, closeConnection: boolean): void {
+  private send(res: UWS.HttpResponse, pending: Pending, bare: HttpResponse, closeConnection: boolean): void {
     if (pending.aborted || pending.responded) return;
+    const response = this.withDefaults(bare);
     pending.responded = true;
     clearTimeout(pending.timer);
     try {
