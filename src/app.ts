@@ -68,8 +68,18 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   }
   analytics?.writer?.metrics.registerInto(hub.metrics.registry);
   for (const r of healthRoutes(hub)) server.addRoute(r);
-  const httpPort = await server.listen();
-  const admin = config.admin.enabled ? await startAdminListener(config, log, redisUrl, hub, connectors, analytics) : undefined;
+  let httpPort: number;
+  let admin: AdminServer | undefined;
+  try {
+    httpPort = await server.listen();
+    admin = config.admin.enabled ? await startAdminListener(config, log, redisUrl, hub, connectors, analytics) : undefined;
+  } catch (err) {
+    await server.close().catch(() => undefined);
+    await hub.stop();
+    await analytics?.close();
+    await managedRedis?.stop();
+    throw err;
+  }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -82,7 +92,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   return { hub, server, httpPort, redisUrl, managedRedis, connectors, admin, analytics, log, stop };
 }
 
-/** A taken admin port must not stop message traffic: logged loudly, Parley runs without its admin API. */
+/** The admin listener; a taken port fails start-up with the setting to change. */
 async function startAdminListener(
   config: Readonly<Config>,
   log: Logger,
@@ -90,7 +100,7 @@ async function startAdminListener(
   hub: Hub,
   connectors: readonly Connector[],
   analytics: Analytics | undefined,
-): Promise<AdminServer | undefined> {
+): Promise<AdminServer> {
   const retries = async (): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
     for (const v of (await hub.metrics.retries.get()).values) {
@@ -102,7 +112,9 @@ async function startAdminListener(
   try {
     return await startAdmin({ config, log, redisUrl, hub, connectors, analytics: analytics?.store, retries });
   } catch (err) {
-    log.error({ err, host: config.admin.host, port: config.admin.port }, 'ADMIN LISTENER NOT STARTED: the admin API is unavailable (set admin.port / PARLEY_ADMIN_PORT)');
-    return undefined;
+    throw new Error(
+      `admin listener could not start on ${config.admin.host}:${config.admin.port} (${(err as Error).message}); set admin.port / PARLEY_ADMIN_PORT`,
+      { cause: err },
+    );
   }
 }

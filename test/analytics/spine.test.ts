@@ -23,6 +23,7 @@ describe('messages through the spine become content-free rows in embedded ClickH
       dataDir,
       logLevel: 'silent',
       http: { host: '127.0.0.1', port: 0 },
+      admin: { port: 0 },
       redis: { url: redis.url, keyPrefix: `an${Date.now()}` },
       runtime: { shards: 2 },
       federation: { tenant: 'acme', localDomains: ['parley.local'], domains: [{ domain: 'blocked.example', action: 'block' }] },
