@@ -50,7 +50,8 @@ export function parseCommand(line: string, chat: ChatKind): Command {
     if (text === '?') return { kind: 'help' };
     return { kind: 'message' };
   }
-  const bad = (reason: string): Command => (forced || args.length === 0 ? { kind: 'bad', reason } : { kind: 'message' });
+  // One word after a command word is a command attempt; a longer line that does not fit is a message.
+  const bad = (reason: string): Command => (forced || args.length <= 1 ? { kind: 'bad', reason } : { kind: 'message' });
   switch (word) {
     case 'help':
       return args.length === 0 ? { kind: 'help' } : forced ? { kind: 'help' } : { kind: 'message' };
