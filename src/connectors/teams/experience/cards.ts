@@ -17,7 +17,7 @@ function card(body: Element[], actions: Element[] = []): Attachment {
 
 /** Card TextBlocks read markdown: text from outside shows as typed, never as a link or emphasis. */
 export function mdEscape(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, '\\$&');
+  return s.replace(/[\\`*_[\]()~<>#|]/g, '\\$&');
 }
 
 const text = (t: string, extra: Element = {}): Element => ({ type: 'TextBlock', text: t, wrap: true, ...extra });
