@@ -88,7 +88,9 @@ export function readMessage(a: Readonly<Activity>, personal: boolean): ReadMessa
 
   const isHtml = htmlAtt !== undefined || a.textFormat === 'xml' || /<\/?[a-z][a-z0-9]*[\s/>]/i.test(source);
   const parsed = isHtml ? htmlToRichText(source) : { body: fromPlainText(source.trim().slice(0, 64 * 1024)), truncated: source.length > 64 * 1024 };
-  const text = toPlainText(parsed.body).replace(/\s+/g, ' ').trim();
+  // Empty paragraphs (a file sent without text) are no message.
+  const body: RichText = { blocks: parsed.body.blocks.filter((b) => !(b.t === 'p' && b.c.length === 0)) };
+  const text = toPlainText(body).replace(/\s+/g, ' ').trim();
 
   const files: TeamsFile[] = [];
   const unsupported: string[] = [];
@@ -112,7 +114,7 @@ export function readMessage(a: Readonly<Activity>, personal: boolean): ReadMessa
     else if (type === 'application/vnd.microsoft.card.adaptive') unsupported.push('card');
     else unsupported.push(typeof type === 'string' ? type.slice(0, 80) : 'attachment');
   }
-  return { body: parsed.body, text, ...(quotedId ? { quotedId } : {}), mentionsBot, files, unsupported, truncated: parsed.truncated };
+  return { body, text, ...(quotedId ? { quotedId } : {}), mentionsBot, files, unsupported, truncated: parsed.truncated };
 }
 
 const NAMED_REACTIONS: Record<string, string> = { like: '👍', heart: '❤️', laugh: '😆', surprised: '😮', sad: '😢', angry: '😠', plusone: '👍' };
