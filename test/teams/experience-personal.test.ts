@@ -277,3 +277,16 @@ describe('personal chat with the Parley bot', () => {
     expect(accepted(await f.exp.handle(turn(text(alice, 'contacts'))))).toEqual([]);
   });
 });
+
+describe('a first incoming message', () => {
+  it('makes its sender the target when the user has none, and says so', async () => {
+    const zed = teamsUser('zed', 'Zed');
+    await f.exp.handle(turn(personal(zed, { type: 'conversationUpdate', membersAdded: [{ id: '28:parley-bot', name: 'Parley' }] }), zed.member));
+    const to: Address = { platform: 'teams', id: 'zed@parley.local', domain: 'parley.local' };
+    const first = await f.exp.render(parseEnvelope({ type: 'im', id: 'x:bob@example.org/z1', ts: 1, from: bob, to, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'hi Zed' }] }] } }));
+    expect(first?.activity.text).toContain('Your messages here now go to Bob (bob@example.org)');
+    const second = await f.exp.render(parseEnvelope({ type: 'im', id: 'x:carol@voip.example/z2', ts: 2, from: carol, to, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'me too' }] }] } }));
+    expect(second?.activity.text).not.toContain('now go to');
+    expect(only(envs(await f.exp.handle(turn(text(zed, 'hello back')))))).toMatchObject({ type: 'im', to: { id: 'bob@example.org' } });
+  });
+});

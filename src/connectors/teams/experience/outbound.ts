@@ -38,7 +38,13 @@ export async function render(ctx: ExperienceContext, input: Envelope): Promise<O
     case 'im': {
       const quoted = env.replyTo ? await ctx.store.excerpt(env.replyTo) : undefined;
       const quote = quoted ? `<blockquote>${esc(quoted)}</blockquote>` : '';
-      return plan(env, say(`<p>${sender(env)}</p>${quote}${richTextToHtml(env.body)}`));
+      // With nobody chosen yet, the first person to write becomes the one plain messages answer; the user is told.
+      let hint = '';
+      if (!env.chatId && !(await ctx.store.target(env.to.id))) {
+        await ctx.store.setTarget(env.to.id, env.from);
+        hint = `<p><i>Your messages here now go to ${esc(who(env.from))}; <code>chat user@domain</code> changes that.</i></p>`;
+      }
+      return plan(env, say(`<p>${sender(env)}</p>${quote}${richTextToHtml(env.body)}${hint}`));
     }
     case 'edit': {
       const shown = await ctx.store.shownAt(env.target);
@@ -131,8 +137,9 @@ const REASONS: Partial<Record<EnvelopeOf<'error'>['code'], string>> = {
 };
 
 async function error(ctx: ExperienceContext, env: EnvelopeOf<'error'>): Promise<OutboundPlan | undefined> {
-  // Presence and typing that did not arrive are not worth a message; policy refusals of a turn were answered in the turn.
-  if (isTurnId(env.target, ['tp', 'ty'])) return undefined;
+  // Presence, typing and Parley's automatic answers that did not arrive are not worth a message;
+  // policy refusals of a turn were answered in the turn.
+  if (isTurnId(env.target, ['tp', 'ty', 'tf'])) return undefined;
   if (env.code.startsWith('POLICY_') && isTurnId(env.target, ['t'])) return undefined;
   const excerpt = env.target ? await ctx.store.excerpt(env.target) : undefined;
   const room = ctx.roomsDomain !== undefined && env.from.domain === ctx.roomsDomain;
