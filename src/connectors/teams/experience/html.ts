@@ -1,12 +1,11 @@
 import type { Block, Inline, Mark, RichText } from '../../../core/richtext.ts';
 
 /**
- * Teams HTML <-> Parley rich text. The parser is a small tokenizer over a
+ * Teams HTML -> Parley rich text (html-writer.ts does the way back). The parser is a small tokenizer over a
  * whitelist: it builds no DOM (so nesting depth costs nothing), keeps only
  * b/strong, i/em, s/strike/del, code, pre, a (http/https/mailto), br, p/div,
  * ul/ol/li, blockquote, Teams mentions and emoji, and drops everything else
- * (script and style with their content). The writer escapes every character
- * of text and attribute that HTML gives meaning to.
+ * (script and style with their content).
  */
 export const MAX_HTML_CHARS = 256 * 1024;
 const MAX_TEXT = 64 * 1024;
@@ -36,10 +35,6 @@ export function decodeEntities(s: string): string {
     }
     return NAMED[ref.toLowerCase()] ?? m;
   });
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
 interface Tag {
@@ -356,51 +351,4 @@ export function htmlToRichText(input: string): ParsedHtml {
   if (pre) b.push({ t: 'pre', v: pre.join('').slice(0, MAX_TEXT) });
   const body = b.finish();
   return { body, truncated: truncated || b.truncated };
-}
-
-function inlineHtml(nodes: readonly Inline[]): string {
-  let out = '';
-  for (const n of nodes) {
-    switch (n.t) {
-      case 'br':
-        out += '<br>';
-        break;
-      case 'mention':
-        out += escapeHtml(n.v.startsWith('@') ? n.v : `@${n.v}`);
-        break;
-      case 'link':
-        if (LINK_OK.test(n.href)) out += `<a href="${escapeHtml(n.href)}">${escapeHtml(n.v || n.href)}</a>`;
-        else out += escapeHtml(n.v && n.v !== n.href ? `${n.v} (${n.href})` : n.href);
-        break;
-      case 'text': {
-        let s = escapeHtml(n.v).replace(/\r?\n/g, '<br>');
-        for (const m of n.marks ?? []) {
-          const tag = m === 'bold' ? 'b' : m === 'italic' ? 'i' : m === 'strike' ? 's' : 'code';
-          s = `<${tag}>${s}</${tag}>`;
-        }
-        out += s;
-      }
-    }
-  }
-  return out;
-}
-
-/** Rich text as Teams HTML (textFormat `xml`); every text character escaped. */
-export function richTextToHtml(rt: RichText): string {
-  return rt.blocks
-    .map((b) => {
-      switch (b.t) {
-        case 'p':
-          return `<p>${inlineHtml(b.c)}</p>`;
-        case 'quote':
-          return `<blockquote>${b.author ? `<b>${escapeHtml(b.author)}</b><br>` : ''}${inlineHtml(b.c)}</blockquote>`;
-        case 'pre':
-          return `<pre>${escapeHtml(b.v)}</pre>`;
-        case 'list': {
-          const tag = b.ordered ? 'ol' : 'ul';
-          return `<${tag}>${b.items.map((i) => `<li>${inlineHtml(i)}</li>`).join('')}</${tag}>`;
-        }
-      }
-    })
-    .join('');
 }
