@@ -45,16 +45,16 @@ function str(v: unknown, max: number): string | undefined {
 function botMentions(a: Readonly<Activity>): string[] {
   const out: string[] = [];
   for (const e of a.entities ?? []) {
-    const m = e as { type?: unknown; mentioned?: { id?: unknown }; text?: unknown };
-    if (m.type === 'mention' && m.mentioned?.id === a.recipient?.id && typeof m.text === 'string' && m.text.length < 512) out.push(m.text);
+    const m = e as { type?: unknown; mentioned?: { id?: unknown } | null; text?: unknown } | null;
+    if (m?.type === 'mention' && m.mentioned?.id === a.recipient?.id && typeof m.text === 'string' && m.text.length < 512) out.push(m.text);
   }
   return out;
 }
 
 function quotedFromEntities(a: Readonly<Activity>): string | undefined {
   for (const e of a.entities ?? []) {
-    const q = e as { type?: unknown; quotedReply?: { messageId?: unknown } };
-    if (q.type === 'quotedReply') return str(q.quotedReply?.messageId, 128);
+    const q = e as { type?: unknown; quotedReply?: { messageId?: unknown } | null } | null;
+    if (q?.type === 'quotedReply') return str(q.quotedReply?.messageId, 128);
   }
   return undefined;
 }

@@ -1,3 +1,4 @@
+import type { Activity } from 'botbuilder';
 import { addressKey, type Address } from '../../../core/address.ts';
 import type { Envelope } from '../../../core/envelope.ts';
 import { fromPlainText, type RichText } from '../../../core/richtext.ts';
@@ -15,9 +16,9 @@ import { resolveSender } from './users.ts';
 
 /** One inbound activity -> envelopes and replies. */
 export async function handleTurn(ctx: ExperienceContext, turn: InboundTurn): Promise<TurnPlan> {
-  const a = turn.activity;
   const plan = new PlanBuilder();
-  if (!a || typeof a.type !== 'string' || !a.from?.id || !a.conversation?.id) return plan.build();
+  const a = sane(turn.activity);
+  if (!a) return plan.build();
   if (a.recipient?.id && a.from.id === a.recipient.id) return plan.build();
   const personal = isPersonal(a);
   const chatId = personal ? undefined : groupChatId(a.conversation.id);
@@ -51,10 +52,31 @@ export async function handleTurn(ctx: ExperienceContext, turn: InboundTurn): Pro
       await typing(t);
       break;
     case 'conversationUpdate':
-      if ((a.membersAdded ?? []).some((m) => m.id === a.recipient?.id)) plan.reply(say(personal ? `Welcome, ${esc(me.name ?? me.id)}! Your address for people on other platforms is <b>${esc(me.id)}</b>.<br>${PERSONAL_HELP}` : GROUP_HELP));
+      if ((a.membersAdded ?? []).some((m) => (m as { id?: unknown } | null)?.id === a.recipient?.id)) plan.reply(say(personal ? `Welcome, ${esc(me.name ?? me.id)}! Your address for people on other platforms is <b>${esc(me.id)}</b>.<br>${PERSONAL_HELP}` : GROUP_HELP));
       break;
   }
   return plan.build();
+}
+
+const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+const arrayOr = <T>(v: unknown): T[] | undefined => (Array.isArray(v) ? (v as T[]) : undefined);
+
+/** The activity with the fields the experience reads checked for type and size; undefined when unusable. */
+function sane(a: Readonly<Activity> | undefined): Readonly<Activity> | undefined {
+  if (!a || typeof a !== 'object' || !isStr(a.type, 64) || !a.from || !isStr(a.from.id, 256) || !a.conversation || !isStr(a.conversation.id, 512)) return undefined;
+  if (a.id !== undefined && !isStr(a.id, 256)) return undefined;
+  const from = { ...a.from, name: isStr(a.from.name, 1024) ? a.from.name : '', ...(isStr(a.from.aadObjectId, 128) ? { aadObjectId: a.from.aadObjectId } : { aadObjectId: undefined }) };
+  return {
+    ...a,
+    from,
+    text: typeof a.text === 'string' ? a.text : '',
+    replyToId: isStr(a.replyToId, 256) ? a.replyToId : undefined,
+    entities: arrayOr(a.entities)?.slice(0, 100),
+    attachments: arrayOr(a.attachments),
+    membersAdded: arrayOr(a.membersAdded)?.slice(0, 1000),
+    reactionsAdded: arrayOr(a.reactionsAdded),
+    reactionsRemoved: arrayOr(a.reactionsRemoved),
+  } as Activity;
 }
 
 /** Activity refreshes presence: a user's first message makes them available to their contacts. */
@@ -190,13 +212,18 @@ async function cardAction(t: Turn, value: unknown): Promise<void> {
   });
 }
 
+function reactionType(r: unknown): string {
+  const type = (r as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && type.length <= 64 ? type : '';
+}
+
 async function reactions(t: Turn): Promise<void> {
   const { ctx, a, me, plan } = t;
   const target = typeof a.replyToId === 'string' ? a.replyToId : undefined;
   if (!target) return;
   const changes = [
-    ...(a.reactionsAdded ?? []).map((r) => ({ type: String(r.type ?? ''), action: 'add' as const })),
-    ...(a.reactionsRemoved ?? []).map((r) => ({ type: String(r.type ?? ''), action: 'remove' as const })),
+    ...(a.reactionsAdded ?? []).map((r) => ({ type: reactionType(r), action: 'add' as const })),
+    ...(a.reactionsRemoved ?? []).map((r) => ({ type: reactionType(r), action: 'remove' as const })),
   ].filter((c) => c.type).slice(0, 20);
   if (changes.length === 0) return;
   const sent = await ctx.store.sent(t.conversation, target);
