@@ -4,6 +4,7 @@ import type { UserDirectory } from '../../../core/directory.ts';
 import type { AddressRules } from './addresses.ts';
 import type { FileLinks } from './file-links.ts';
 import type { ExperienceStore } from './store.ts';
+import type { BoundedMap } from './users.ts';
 
 /** What the inbound and outbound halves of the experience share. */
 export interface ExperienceContext {
@@ -17,6 +18,9 @@ export interface ExperienceContext {
   files: FileLinks;
   now(): number;
   log: Logger | undefined;
+  recent: BoundedMap<string, { address: Address; name: string | undefined; at: number }>;
+  /** Users whose presence is known to be set (activity no longer needs to set it). */
+  presenceSet: BoundedMap<string, true>;
 }
 
 /** The address a bridged chat's XMPP room has (the XMPP connector serves it). */

@@ -81,7 +81,9 @@ function sane(a: Readonly<Activity> | undefined): Readonly<Activity> | undefined
 
 /** Activity refreshes presence: a user's first message makes them available to their contacts. */
 async function refreshPresence(t: Turn): Promise<void> {
+  if (t.ctx.presenceSet.has(t.me.id)) return;
   const set = await t.ctx.store.setMe(t.me.id, { show: 'available', explicit: false, ts: t.now }, true);
+  t.ctx.presenceSet.set(t.me.id, true);
   if (!set) return;
   const envs = await presenceTo(t, { show: 'available' });
   if (envs.length) t.plan.send(envs);

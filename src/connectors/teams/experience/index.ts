@@ -9,6 +9,7 @@ import { FileLinks, FILES_PATH } from './file-links.ts';
 import { handleTurn } from './inbound.ts';
 import { followUps, recordSent, render } from './outbound.ts';
 import { ExperienceStore } from './store.ts';
+import { BoundedMap } from './users.ts';
 
 /**
  * The Teams experience: commands, cards, Teams HTML and the translation of
@@ -67,6 +68,8 @@ export function createTeamsExperience(o: TeamsExperienceOptions): TeamsExperienc
     files,
     now,
     log: o.log,
+    recent: new BoundedMap(50_000),
+    presenceSet: new BoundedMap(50_000),
   };
   return {
     handle: (turn: InboundTurn): Promise<TurnPlan> => handleTurn(ctx, turn),

@@ -1,6 +1,6 @@
 import type { Activity } from 'botbuilder';
 import type { Address } from '../../../core/address.ts';
-import type { DirectoryUser, UserDirectory } from '../../../core/directory.ts';
+import type { UserDirectory } from '../../../core/directory.ts';
 import type { TeamsMember } from '../contract.ts';
 import { preferredLocal } from './addresses.ts';
 import type { ExperienceStore } from './store.ts';
@@ -15,9 +15,27 @@ export interface UserResolver {
   store: ExperienceStore;
   directory: UserDirectory;
   domain: string;
+  /** Recently resolved senders (the id mapping never changes; lastSeen is written at most once a minute). */
+  recent: BoundedMap<string, { address: Address; name: string | undefined; at: number }>;
 }
 
 const MAX_SUFFIX = 50;
+const REFRESH_MS = 60_000;
+
+/** A Map that forgets its oldest entries beyond `max`. */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  override set(k: K, v: V): this {
+    if (!this.has(k) && this.size >= this.max) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(k, v);
+  }
+}
 
 export function teamsKeyOf(from: Activity['from']): string {
   return from.aadObjectId ? from.aadObjectId.toLowerCase() : `ch:${from.id}`;
@@ -47,8 +65,10 @@ export async function resolveSender(
   member: () => Promise<TeamsMember | undefined>,
   now: number,
   refresh: boolean,
-): Promise<{ address: Address; user: DirectoryUser }> {
+): Promise<{ address: Address }> {
   const teamsKey = teamsKeyOf(a.from);
+  const hit = r.recent.get(teamsKey);
+  if (hit && !refresh && now - hit.at < REFRESH_MS && hit.name === a.from.name) return { address: hit.address };
   let id = await r.store.userFor(teamsKey);
   const m = !id || refresh ? await member().catch(() => undefined) : undefined;
   if (!id) id = await allocate(r, teamsKey, m ?? { id: a.from.id, ...(a.from.name ? { name: a.from.name } : {}), ...(a.from.aadObjectId ? { aadObjectId: a.from.aadObjectId } : {}) });
@@ -69,5 +89,6 @@ export async function resolveSender(
   const address: Address = { platform: 'teams', id, domain: user.domain };
   if (user.tenant) address.tenant = user.tenant;
   if (user.name) address.name = user.name;
-  return { address, user };
+  r.recent.set(teamsKey, { address, name: a.from.name, at: now });
+  return { address };
 }
