@@ -108,6 +108,16 @@ describe('personal chat with the Parley bot', () => {
     expect(replyTexts(forged)[0]).toContain('no pending request');
   });
 
+  it('Action.Execute (invoke adaptiveCard/action) answers the request too, with an invoke response', async () => {
+    const dave: Address = { platform: 'xmpp', id: 'dave@example.org', domain: 'example.org' };
+    const r = await f.exp.render({ ...fromBob('contact-request', {}, 'x:dave@example.org/r9'), from: dave });
+    const data = (r?.activity.attachments?.[0]?.content as { actions: Array<{ data: unknown }> }).actions[1]?.data;
+    const plan = await f.exp.handle(turn(personal(alice, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'decide', data } } })));
+    expect(plan.invokeResponse).toMatchObject({ status: 200 });
+    expect(only(envs(plan))).toMatchObject({ type: 'contact-response', decision: 'declined', to: { id: 'dave@example.org' }, replyTo: 'x:dave@example.org/r9' });
+    expect((await f.exp.handle(turn(personal(alice, { type: 'invoke', name: 'composeExtension/query', value: {} })))).invokeResponse).toEqual({ status: 501 });
+  });
+
   it('a request from someone already a contact is accepted automatically (followUps), with no card', async () => {
     const req = fromBob('contact-request', {});
     expect(await f.exp.render(req)).toBeUndefined();
