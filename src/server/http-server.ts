@@ -76,6 +76,8 @@ interface Pending {
   aborted: boolean;
   responded: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** Wakes a streaming response waiting for the socket to drain. */
+  onAbort?: () => void;
 }
 
 type Match = { route: RouteSpec } | { response: HttpResponse };
@@ -199,6 +201,7 @@ export class HttpServer {
     res.onAborted(() => {
       pending.aborted = true;
       clearTimeout(pending.timer);
+      pending.onAbort?.();
       this.log.debug({ method, path }, 'request aborted by client');
     });
 
@@ -240,6 +243,10 @@ export class HttpServer {
     const response = this.withDefaults(bare);
     pending.responded = true;
     clearTimeout(pending.timer);
+    if (response.stream && response.status !== 204 && response.status !== 304) {
+      void this.sendStream(res, pending, response, response.stream);
+      return;
+    }
     try {
       res.cork(() => {
         res.writeStatus(statusLine(response.status));
@@ -251,6 +258,44 @@ export class HttpServer {
       });
     } catch (err) {
       this.log.error({ err, status: response.status }, 'failed to write http response');
+      if (!pending.aborted) res.close();
+    }
+  }
+
+  /** Writes a streamed body chunk by chunk (chunked encoding), waiting for the socket whenever uWS buffers. */
+  private async sendStream(res: UWS.HttpResponse, pending: Pending, response: HttpResponse, stream: AsyncIterable<Uint8Array>): Promise<void> {
+    const it = stream[Symbol.asyncIterator]();
+    let wake: (() => void) | undefined;
+    pending.onAbort = () => wake?.();
+    try {
+      res.cork(() => {
+        res.writeStatus(statusLine(response.status));
+        for (const [key, value] of Object.entries(response.headers ?? {})) {
+          if (!FRAMING_HEADERS.has(key.toLowerCase())) res.writeHeader(key, value);
+        }
+      });
+      for (;;) {
+        const next = await it.next();
+        if (pending.aborted) break;
+        if (next.done) {
+          res.cork(() => res.end());
+          return;
+        }
+        let ok = true;
+        res.cork(() => (ok = res.write(next.value)));
+        if (!ok) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            res.onWritable(() => (resolve(), true));
+          });
+          wake = undefined;
+          if (pending.aborted) break;
+        }
+      }
+      await it.return?.();
+    } catch (err) {
+      this.log.warn({ err, status: response.status }, 'streamed response failed; closing the connection');
+      await Promise.resolve(it.return?.()).catch(() => undefined);
       if (!pending.aborted) res.close();
     }
   }
