@@ -280,6 +280,17 @@ describe('personal chat with the Parley bot', () => {
     expect(replyTexts(rm)[0]).toContain('Removed');
   });
 
+  it("an administrator's revocation (CONTACT_REVOKED) drops the contact and tells the user", async () => {
+    await f.exp.handle(turn(text(alice, 'add xmpp:erin@example.org')));
+    const erin = { platform: 'xmpp' as const, id: 'erin@example.org', domain: 'example.org' };
+    const before = JSON.stringify((await f.exp.handle(turn(text(alice, 'contacts')))).replies([])[0]?.attachments);
+    expect(before).toContain('erin@example.org');
+    const shown = await f.exp.render({ ...fromBob('error', { code: 'CONTACT_REVOKED', message: 'An administrator removed this contact', retryable: false }), from: erin });
+    expect(shown?.activity.text).toContain("administrator removed erin@example.org from your contacts");
+    const after = JSON.stringify((await f.exp.handle(turn(text(alice, 'contacts')))).replies([])[0]?.attachments);
+    expect(after).not.toContain('erin@example.org');
+  });
+
   it('redelivered activities make the same envelope ids', async () => {
     const a = text(alice, '@bob once');
     const [one, two] = [envs(await f.exp.handle(turn(a))), envs(await f.exp.handle(turn(a)))];

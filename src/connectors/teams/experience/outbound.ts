@@ -137,6 +137,10 @@ const REASONS: Partial<Record<EnvelopeOf<'error'>['code'], string>> = {
 };
 
 async function error(ctx: ExperienceContext, env: EnvelopeOf<'error'>): Promise<OutboundPlan | undefined> {
+  if (env.code === 'CONTACT_REVOKED') {
+    await ctx.store.dropContact(env.to.id, env.from);
+    return plan(env, say(`🚫 Your organisation's administrator removed ${esc(who(env.from))} from your contacts: you no longer share presence or chat through Parley.`));
+  }
   // Presence, typing and Parley's automatic answers that did not arrive are not worth a message;
   // policy refusals of a turn were answered in the turn.
   if (isTurnId(env.target, ['tp', 'ty', 'tf'])) return undefined;
