@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { PLATFORMS, domainSchema } from '../core/address.ts';
 import { domainRuleSchema } from '../core/policy.ts';
+import { teamsConfigSchema } from './teams-schema.ts';
 import { xmppConfigSchema } from './xmpp-schema.ts';
 
 const port = z.number().int().min(0).max(65535);
@@ -109,6 +110,8 @@ export const configSchema = z.object({
         })
         .prefault({}),
       xmpp: xmppConfigSchema,
+      /** Microsoft Teams through a Bot Framework bot on POST /api/messages; see docs/teams.md. */
+      teams: teamsConfigSchema,
       /** SIP SIMPLE through a SIP edge proxy (Kamailio) over SIP-over-WebSocket; see README "Parley behind your own Kamailio". */
       sip: z
         .object({

@@ -1,17 +1,24 @@
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import type { Connector } from '../core/connector.ts';
 import { ConfigError } from '../core/errors.ts';
 import { connectRedis } from '../state/redis.ts';
 import { LoopbackConnector } from './loopback/loopback.ts';
 import { SipConnector } from './sip/index.ts';
+import type { TeamsExperience } from './teams/contract.ts';
+import { TeamsConnector } from './teams/connector.ts';
 import { XmppConnector } from './xmpp/connector.ts';
 
 export { LoopbackConnector } from './loopback/loopback.ts';
 export { SipConnector } from './sip/index.ts';
 export { XmppConnector } from './xmpp/connector.ts';
+export { TeamsConnector } from './teams/connector.ts';
+
+/** Makes the Teams experience (commands, cards) on the connector's Redis connection and key prefix. */
+export type TeamsExperienceFactory = (redis: Redis, keyPrefix: string) => TeamsExperience;
 
 /** The connectors the configuration enables. Each registers through the Connector interface only. */
-export function buildConnectors(config: Readonly<Config>, redisUrl: string): Connector[] {
+export function buildConnectors(config: Readonly<Config>, redisUrl: string, teamsExperience?: TeamsExperienceFactory): Connector[] {
   const list: Connector[] = [];
   const lb = config.connectors.loopback;
   if (lb.enabled) {
@@ -39,6 +46,13 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string): Con
   if (sip.enabled) {
     const { enabled: _enabled, domains, ...rest } = sip;
     list.push(new SipConnector({ ...rest, localDomains: domains ?? config.federation.localDomains }));
+  }
+  const teams = config.connectors.teams;
+  if (teams.enabled) {
+    if (!teamsExperience) throw new ConfigError('connectors.teams.enabled', 'this build has no Teams experience to run the connector with');
+    const redis = connectRedis(redisUrl, 'parley-teams');
+    const experience = teamsExperience(redis, config.redis.keyPrefix);
+    list.push(new TeamsConnector({ config: teams, developmentMode: config.developmentMode, redis, keyPrefix: config.redis.keyPrefix, experience }));
   }
   return list;
 }

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { ConversationReference } from 'botbuilder';
+import type { Redis } from 'ioredis';
+
+/** A stored conversation reference and the tenant it belongs to (for pacing). */
+export interface StoredReference {
+  ref: Partial<ConversationReference>;
+  tenantId: string;
+}
+
+/** What an earlier delivery of the same activity answered. */
+export interface SeenActivity {
+  state: 'processing' | 'done';
+  invokeResponse?: { status: number; body?: unknown };
+}
+
+const hash = (s: string): string => createHash('sha256').update(s).digest('base64url').slice(0, 32);
+
+/**
+ * The transport's Redis state: conversation references (for proactive
+ * sends), activities already processed (redelivery), and sends already made
+ * (item key -> activity id: a retry never posts twice).
+ */
+export class TeamsTransportStore {
+  private readonly refs: string;
+  private readonly seenPrefix: string;
+  private readonly sentPrefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.refs = `${prefix}:teams:refs`;
+    this.seenPrefix = `${prefix}:teams:seen:`;
+    this.sentPrefix = `${prefix}:teams:sent:`;
+  }
+
+  async saveReference(key: string, value: StoredReference): Promise<void> {
+    await this.redis.hset(this.refs, key, JSON.stringify(value));
+  }
+
+  async reference(key: string): Promise<StoredReference | undefined> {
+    const raw = await this.redis.hget(this.refs, key);
+    return raw ? (JSON.parse(raw) as StoredReference) : undefined;
+  }
+
+  private seenKey(conversationId: string, activityId: string): string {
+    return this.seenPrefix + hash(`${conversationId}\n${activityId}`);
+  }
+
+  /** Claims an activity for processing; returns the earlier claim when there is one. */
+  async claim(conversationId: string, activityId: string, processingTtlMs: number): Promise<SeenActivity | undefined> {
+    const key = this.seenKey(conversationId, activityId);
+    const ok = await this.redis.set(key, JSON.stringify({ state: 'processing' }), 'PX', processingTtlMs, 'NX');
+    if (ok === 'OK') return undefined;
+    const raw = await this.redis.get(key);
+    // Expired between the two calls: claim again.
+    if (raw === null) return this.claim(conversationId, activityId, processingTtlMs);
+    return JSON.parse(raw) as SeenActivity;
+  }
+
+  async done(conversationId: string, activityId: string, ttlSeconds: number, invokeResponse?: SeenActivity['invokeResponse']): Promise<void> {
+    const value: SeenActivity = invokeResponse ? { state: 'done', invokeResponse } : { state: 'done' };
+    await this.redis.set(this.seenKey(conversationId, activityId), JSON.stringify(value), 'EX', ttlSeconds);
+  }
+
+  /** Processing failed: a redelivery processes it again. */
+  async release(conversationId: string, activityId: string): Promise<void> {
+    await this.redis.del(this.seenKey(conversationId, activityId));
+  }
+
+  async sentActivity(itemKey: string): Promise<string | undefined> {
+    return (await this.redis.get(this.sentPrefix + hash(itemKey))) ?? undefined;
+  }
+
+  async recordSent(itemKey: string, activityId: string, ttlSeconds: number): Promise<void> {
+    await this.redis.set(this.sentPrefix + hash(itemKey), activityId, 'EX', ttlSeconds);
+  }
+}
