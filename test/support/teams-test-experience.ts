@@ -30,12 +30,16 @@ export class TestTeamsExperience implements TeamsExperience {
   readonly turns: Array<Readonly<Partial<Activity>>> = [];
   readonly sentIds = new Map<string, string>();
   readonly recorded: Array<{ envId: string; activityId: string }> = [];
-  constructor(private readonly opts: TestExperienceOptions = {}) {}
+  /** Delay before handle() answers; may be changed between requests. */
+  delayMs: number;
+  constructor(private readonly opts: TestExperienceOptions = {}) {
+    this.delayMs = opts.delayMs ?? 0;
+  }
 
   async handle(turn: InboundTurn): Promise<TurnPlan> {
     const a = turn.activity;
     this.turns.push(a);
-    if (this.opts.delayMs) await new Promise((r) => setTimeout(r, this.opts.delayMs));
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const local = localIdOf(a);
     const conversationKey = a.conversation?.conversationType === 'personal' || !a.conversation?.conversationType ? `user:${local}` : `chat:${a.conversation.id}`;
     if (a.type !== 'message' || typeof a.text !== 'string' || a.text.trim() === '') {
