@@ -1,8 +1,9 @@
 /**
  * Spaces sends so that none exceeds its conversation's or its tenant's rate:
- * each key has the earliest time its next send may go. A send takes the later
- * of both slots; one that would wait too long is refused (the caller hands it
- * back to the queue) without reserving anything.
+ * each key has the earliest time its next send may go. A send goes at the
+ * later of both slots; one that would wait too long is refused (the caller
+ * hands it back to the queue) without reserving anything. In-process only:
+ * several Parley nodes each pace their own sends.
  */
 export class Pacer {
   private readonly next = new Map<string, number>();
@@ -21,10 +22,12 @@ export class Pacer {
     this.sweep(now);
     const c = `c:${conversation}`;
     const t = `t:${tenant}`;
-    const slot = Math.max(now, this.next.get(c) ?? 0, this.next.get(t) ?? 0);
+    const slotT = Math.max(now, this.next.get(t) ?? 0);
+    const slot = Math.max(slotT, this.next.get(c) ?? 0);
     if (slot - now > this.maxWaitMs) return undefined;
     this.next.set(c, slot + this.perConversationMs);
-    this.next.set(t, Math.max(this.next.get(t) ?? 0, slot + this.perTenantMs));
+    // The tenant's slot is taken where it was free, even when the conversation makes this send wait longer.
+    this.next.set(t, slotT + this.perTenantMs);
     return slot - now;
   }
 
