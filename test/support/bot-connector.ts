@@ -73,6 +73,10 @@ export interface BotConnectorStandIn {
   /** The next /v3 writes answer these, in order. */
   faults: Fault[];
   members: Map<string, Record<string, unknown>>;
+  /** Keep `requests` and `sent` (off for benchmarks: counts only). */
+  recording: boolean;
+  /** Accepted /v3 writes, counted even when not recording. */
+  accepted: number;
   stop(): Promise<void>;
 }
 
@@ -144,6 +148,8 @@ export async function startBotConnector(opts: { appId?: string; appPassword?: st
     metadataRequests: 0,
     faults: [],
     members: new Map(),
+    recording: true,
+    accepted: 0,
     teamsConfig: (extra = {}) => ({
       enabled: true,
       appId,
@@ -190,7 +196,7 @@ export async function startBotConnector(opts: { appId?: string; appPassword?: st
       body = text;
     }
     const record: ConnectorRequest = { method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization, body, status: 0, at: Date.now() };
-    stand.requests.push(record);
+    if (stand.recording) stand.requests.push(record);
     const answer = (status: number, b?: unknown, headers?: Record<string, string>): void => {
       record.status = status;
       send(res, status, b, headers);
@@ -215,6 +221,8 @@ export async function startBotConnector(opts: { appId?: string; appPassword?: st
     if (fault) return answer(fault.status, fault.body ?? { error: { code: 'Fault', message: `injected ${fault.status}` } }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
     const activity = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const at = Date.now();
+    stand.accepted++;
+    if (!stand.recording) return answer(req.method === 'POST' ? 201 : 200, req.method === 'DELETE' ? undefined : { id: `act-${++nextId}` });
     if (req.method === 'POST') {
       const id = `act-${++nextId}`;
       stand.sent.push({ op: target ? 'reply' : 'post', conversationId, id, ...(target ? { replyToId: target } : {}), activity, at });

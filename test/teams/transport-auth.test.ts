@@ -66,6 +66,21 @@ describe('teams transport: inbound authentication', () => {
     expect(call?.authorization).toMatch(/^Bearer ey/);
   });
 
+  it('reuses a validated token only for the same serviceUrl and channel', async () => {
+    const a = teamsMessage(stand, 'first');
+    const auth = `Bearer ${stand.sign({ serviceUrl: a.serviceUrl as string })}`;
+    expect((await bot.post(a, { auth })).status).toBe(200);
+    const reused = bot.connector.counters().tokenValidationsReused ?? 0;
+    expect((await bot.post(teamsMessage(stand, 'second'), { auth })).status).toBe(200);
+    expect(bot.connector.counters().tokenValidationsReused).toBe(reused + 1);
+    // The same (valid) token with another serviceUrl or channel is validated again, and refused.
+    const moved = { ...teamsMessage(stand, 'moved'), serviceUrl: 'https://smba.trafficmanager.net/amer/' };
+    expect((await bot.post(moved, { auth })).status).toBe(401);
+    const otherChannel = { ...teamsMessage(stand, 'webchat'), channelId: 'webchat' };
+    expect((await bot.post(otherChannel, { auth })).status).toBe(401);
+    expect(bot.connector.counters().tokenValidationsReused).toBe(reused + 1);
+  });
+
   it('tolerates clock skew within 5 minutes', async () => {
     const activity = teamsMessage(stand, 'skewed');
     const res = await bot.post(activity, { token: { serviceUrl: activity.serviceUrl as string, expiresIn: -60 } });

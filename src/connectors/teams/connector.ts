@@ -127,7 +127,7 @@ export class TeamsConnector implements Connector {
   }
 
   counters(): Readonly<Record<string, number>> {
-    return { ...this.counts, connectorCalls: this.client?.calls ?? 0, signingKeyLoads: this.auth?.metadata.refreshes ?? 0 };
+    return { ...this.counts, connectorCalls: this.client?.calls ?? 0, signingKeyLoads: this.auth?.metadata.refreshes ?? 0, tokenValidationsReused: this.auth?.adapter.cacheHits ?? 0 };
   }
 
   async deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]> {

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type InvokeResponse, type TurnContext } from 'botbuilder';
 import {
+  type AuthenticateRequestResult,
   MsalServiceClientCredentialsFactory,
   PasswordServiceClientCredentialFactory,
   type AppCredentials,
@@ -116,10 +117,42 @@ function metadataCache(): MetadataCache | undefined {
   return cache instanceof Map ? (cache as MetadataCache) : undefined;
 }
 
-/** CloudAdapter with its (protected) processActivity(authHeader, activity, logic) opened up. */
+const AUTH_CACHE_MAX = 1024;
+const AUTH_CACHE_MAX_AGE_MS = 10 * 60_000;
+
+/**
+ * CloudAdapter with its (protected) processActivity opened up, and the result
+ * of botbuilder's token validation remembered per (token, serviceUrl,
+ * channel) until the token expires (at most 10 min): the Bot Connector sends
+ * the same token with many activities, and validating it (decode, RS256
+ * verify, claims) is most of the per-request cost. Only successful
+ * validations are remembered; the checks themselves are botbuilder's.
+ */
 export class BotAdapter extends CloudAdapter {
-  run(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
-    return this.processActivity(authHeader, activity, logic);
+  private readonly validated = new Map<string, { result: AuthenticateRequestResult; until: number }>();
+  cacheHits = 0;
+
+  async run(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+    return this.processActivity(await this.authenticate(authHeader, activity), activity, logic);
+  }
+
+  private async authenticate(authHeader: string, activity: Activity): Promise<AuthenticateRequestResult> {
+    const key = authHeader ? `${activity.channelId ?? ''}\n${activity.serviceUrl ?? ''}\n${authHeader}` : undefined;
+    const now = Date.now();
+    const hit = key ? this.validated.get(key) : undefined;
+    if (hit && hit.until > now) {
+      this.cacheHits++;
+      return hit.result;
+    }
+    const result = await this.botFrameworkAuthentication.authenticateRequest(activity, authHeader);
+    const exp = Number(result.claimsIdentity.getClaimValue('exp'));
+    if (key && result.claimsIdentity.isAuthenticated && Number.isFinite(exp) && exp > 0) {
+      if (this.validated.size >= AUTH_CACHE_MAX) {
+        for (const [k, v] of this.validated) if (v.until <= now || this.validated.size >= AUTH_CACHE_MAX) this.validated.delete(k);
+      }
+      this.validated.set(key, { result, until: Math.min(exp * 1000, now + AUTH_CACHE_MAX_AGE_MS) });
+    }
+    return result;
   }
 }
 

@@ -132,11 +132,11 @@ export class TeamsIngress {
       this.d.counts.envelopesIn += plan.envelopes.length;
       const retry = acks.find((a) => a.outcome === 'rejected' && a.error?.retryable);
       if (retry) throw new TurnRefused(errorAnswer(503, retry.error?.code ?? 'OVERLOADED', retry.error?.message ?? 'try again', 1));
-      if (plan.conversationKey) {
-        await this.d.store.saveReference(plan.conversationKey, { ref: referenceFor(activity), tenantId: tenantOf(activity) });
-      }
       await this.sendReplies(activity, plan, acks);
-      if (dedupe) await this.d.store.done(dedupe.conversationId, dedupe.activityId, this.d.cfg.dedupeTtlSeconds, plan.invokeResponse);
+      await this.d.store.finish(
+        plan.conversationKey ? { key: plan.conversationKey, value: { ref: referenceFor(activity), tenantId: tenantOf(activity) } } : undefined,
+        dedupe ? { ...dedupe, ttlSeconds: this.d.cfg.dedupeTtlSeconds, ...(plan.invokeResponse ? { invokeResponse: plan.invokeResponse } : {}) } : undefined,
+      );
       return plan.invokeResponse ? { status: plan.invokeResponse.status, body: plan.invokeResponse.body } : { status: 200 };
     } catch (err) {
       if (dedupe) await this.d.store.release(dedupe.conversationId, dedupe.activityId).catch(() => undefined);

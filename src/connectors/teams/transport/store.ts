@@ -35,10 +35,6 @@ export class TeamsTransportStore {
     this.sentPrefix = `${prefix}:teams:sent:`;
   }
 
-  async saveReference(key: string, value: StoredReference): Promise<void> {
-    await this.redis.hset(this.refs, key, JSON.stringify(value));
-  }
-
   async reference(key: string): Promise<StoredReference | undefined> {
     const raw = await this.redis.hget(this.refs, key);
     return raw ? (JSON.parse(raw) as StoredReference) : undefined;
@@ -59,9 +55,21 @@ export class TeamsTransportStore {
     return JSON.parse(raw) as SeenActivity;
   }
 
-  async done(conversationId: string, activityId: string, ttlSeconds: number, invokeResponse?: SeenActivity['invokeResponse']): Promise<void> {
-    const value: SeenActivity = invokeResponse ? { state: 'done', invokeResponse } : { state: 'done' };
-    await this.redis.set(this.seenKey(conversationId, activityId), JSON.stringify(value), 'EX', ttlSeconds);
+  /** The end of a turn in one round trip: its conversation reference stored and the activity marked done. */
+  async finish(
+    reference: { key: string; value: StoredReference } | undefined,
+    done: { conversationId: string; activityId: string; ttlSeconds: number; invokeResponse?: SeenActivity['invokeResponse'] } | undefined,
+  ): Promise<void> {
+    if (!reference && !done) return;
+    const p = this.redis.pipeline();
+    if (reference) p.hset(this.refs, reference.key, JSON.stringify(reference.value));
+    if (done) {
+      const value: SeenActivity = done.invokeResponse ? { state: 'done', invokeResponse: done.invokeResponse } : { state: 'done' };
+      p.set(this.seenKey(done.conversationId, done.activityId), JSON.stringify(value), 'EX', done.ttlSeconds);
+    }
+    const results = await p.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
   }
 
   /** Processing failed: a redelivery processes it again. */
