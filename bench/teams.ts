@@ -47,7 +47,8 @@ function ticks(pid: number | undefined): number {
 }
 
 async function startChild(script: string, env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'lib', 'teams', script)], {
+  const prof = process.env.BENCH_TEAMS_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_TEAMS_PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(here, 'lib', 'teams', script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,7 +76,7 @@ async function startChild(script: string, env: Record<string, string>): Promise<
       if (proc.exitCode !== null) return;
       const exited = new Promise<void>((r) => proc.once('exit', () => r()));
       proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(t);
     },
@@ -174,16 +175,19 @@ export async function run(): Promise<void> {
   };
   const children: Child[] = [];
   try {
+    const only = process.env.BENCH_TEAMS_ONLY;
     // 1. The generator's ceiling.
+    if (!only) {
     const trivial = await startChild('trivial-server.ts', {});
     children.push(trivial);
     const t = await drive(trivial.port, Math.min(SECONDS, 5), stand, tokens, trivial.proc.pid, 'trivial');
     row('generator ceiling (trivial uWS server)', t);
     results.generator_ceiling_req_per_s = round(t.reqPerS);
     await trivial.stop();
+    }
 
     // 2. The reference stack: echo-bot logic (one reply per message), then without the reply.
-    for (const logic of ['echo', 'noop'] as const) {
+    for (const logic of only ? [] : (['echo', 'noop'] as const)) {
       const ref = await startChild('reference-bot.ts', { BENCH_TEAMS_CONFIG: teamsConfig, BENCH_LOGIC: logic, NODE_EXTRA_CA_CERTS: stand.caFile });
       children.push(ref);
       const before = stand.accepted;
@@ -198,12 +202,13 @@ export async function run(): Promise<void> {
     }
 
     // 3. Parley: each message becomes a durable envelope to an XMPP user (loopback), no reply; then with an echo reply.
-    for (const replies of [false, true]) {
+    for (const replies of only === 'parley' ? [false] : [false, true]) {
       const parley = await startChild('parley-bot.ts', {
-        BENCH_TEAMS_CONFIG: teamsConfig,
         BENCH_REDIS_URL: redis.url,
         BENCH_PREFIX: `bt${randomUUID().slice(0, 8)}`,
         BENCH_REPLIES: replies ? '1' : '0',
+        // Teams allows 50 requests/s per tenant, and Parley's pacing keeps to it; the reference does not pace.
+        BENCH_TEAMS_CONFIG: JSON.stringify({ ...stand.teamsConfig(), perTenantPerSecond: 1_000_000, perConversationPerSecond: 1_000_000 }),
       });
       children.push(parley);
       const delivered0 = await deliveredCount(parley.port);

@@ -50,7 +50,8 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string, team
   const teams = config.connectors.teams;
   if (teams.enabled) {
     if (!teamsExperience) throw new ConfigError('connectors.teams.enabled', 'this build has no Teams experience to run the connector with');
-    const redis = connectRedis(redisUrl, 'parley-teams');
+    // Concurrent turns' small writes (claim, reference, done) go out in shared writes.
+    const redis = connectRedis(redisUrl, 'parley-teams', { enableAutoPipelining: true });
     const experience = teamsExperience(redis, config.redis.keyPrefix);
     list.push(new TeamsConnector({ config: teams, developmentMode: config.developmentMode, redis, keyPrefix: config.redis.keyPrefix, experience }));
   }

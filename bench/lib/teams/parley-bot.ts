@@ -38,7 +38,7 @@ const app = await startApp(config, {
   sink: new MemorySink(10_000),
   connectors: (url) => [
     loopback,
-    new TeamsConnector({ config: config.connectors.teams, developmentMode: false, redis: connectRedis(url, 'bench-teams'), keyPrefix: config.redis.keyPrefix, experience }),
+    new TeamsConnector({ config: config.connectors.teams, developmentMode: false, redis: connectRedis(url, 'bench-teams', { enableAutoPipelining: true }), keyPrefix: config.redis.keyPrefix, experience }),
   ],
 });
 experience.turns.length = 0;

@@ -5,6 +5,11 @@ import { ConfidentialClientApplication } from '@azure/msal-node';
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type InvokeResponse, type TurnContext } from 'botbuilder';
 import {
   type AuthenticateRequestResult,
+  BotFrameworkAuthentication,
+  type ClaimsIdentity,
+  type ConnectorClient,
+  type ConnectorFactory,
+  type UserTokenClient,
   MsalServiceClientCredentialsFactory,
   PasswordServiceClientCredentialFactory,
   type AppCredentials,
@@ -117,6 +122,80 @@ function metadataCache(): MetadataCache | undefined {
   return cache instanceof Map ? (cache as MetadataCache) : undefined;
 }
 
+const CLIENTS_MAX = 256;
+
+function remember<T>(map: Map<string, T>, key: string, make: () => T): T {
+  const hit = map.get(key);
+  if (hit !== undefined) return hit;
+  if (map.size >= CLIENTS_MAX) map.clear();
+  const made = make();
+  map.set(key, made);
+  return made;
+}
+
+const appIdOf = (c: ClaimsIdentity): string => c.getClaimValue('aud') ?? c.getClaimValue('appid') ?? '';
+
+/**
+ * botbuilder's authentication, unchanged, except that the clients
+ * CloudAdapter builds for every turn (a ConnectorClient and a
+ * UserTokenClient, each with its own HTTP pipeline: the largest per-request
+ * cost after token validation) are made once per app, service URL and
+ * audience. Parley's turns do not call them (its sends go through
+ * BotConnectorClient); they are stateless, so sharing them is safe.
+ */
+class ReusingBotFrameworkAuthentication extends BotFrameworkAuthentication {
+  private readonly connectors = new Map<string, Promise<ConnectorClient>>();
+  private readonly userTokens = new Map<string, Promise<UserTokenClient>>();
+
+  constructor(private readonly inner: BotFrameworkAuthentication) {
+    super();
+  }
+
+  private reusing(factory: ConnectorFactory, appId: string): ConnectorFactory {
+    return {
+      create: (serviceUrl: string, audience?: string) =>
+        remember(this.connectors, `${appId}\n${serviceUrl}\n${audience ?? ''}`, () => {
+          const made = factory.create(serviceUrl, audience);
+          made.catch(() => this.connectors.clear());
+          return made;
+        }),
+    };
+  }
+
+  async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    const r = await this.inner.authenticateRequest(activity, authHeader);
+    return r.connectorFactory ? { ...r, connectorFactory: this.reusing(r.connectorFactory, appIdOf(r.claimsIdentity)) } : r;
+  }
+
+  authenticateStreamingRequest(authHeader: string, channelIdHeader: string): Promise<AuthenticateRequestResult> {
+    return this.inner.authenticateStreamingRequest(authHeader, channelIdHeader);
+  }
+
+  createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
+    return this.reusing(this.inner.createConnectorFactory(claimsIdentity), appIdOf(claimsIdentity));
+  }
+
+  createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
+    return remember(this.userTokens, appIdOf(claimsIdentity), () => {
+      const made = this.inner.createUserTokenClient(claimsIdentity);
+      made.catch(() => this.userTokens.clear());
+      return made;
+    });
+  }
+
+  override createBotFrameworkClient(): ReturnType<BotFrameworkAuthentication['createBotFrameworkClient']> {
+    return this.inner.createBotFrameworkClient();
+  }
+
+  override getOriginatingAudience(): string {
+    return this.inner.getOriginatingAudience();
+  }
+
+  override authenticateChannelRequest(authHeader: string): Promise<ClaimsIdentity> {
+    return this.inner.authenticateChannelRequest(authHeader);
+  }
+}
+
 const AUTH_CACHE_MAX = 1024;
 const AUTH_CACHE_MAX_AGE_MS = 10 * 60_000;
 
@@ -212,7 +291,7 @@ export function createBotAuth(cfg: TeamsConfig, ca: string | undefined, log: Log
   else log.warn('botbuilder internals changed: the signing keys are fetched by botbuilder itself (slower, and no custom CA)');
   let credentials: Promise<AppCredentials> | undefined;
   return {
-    adapter: new BotAdapter(bfAuth),
+    adapter: new BotAdapter(new ReusingBotFrameworkAuthentication(bfAuth)),
     metadata,
     authEnabled,
     async token(forceRefresh = false) {

@@ -14,6 +14,10 @@ export interface SeenActivity {
   invokeResponse?: { status: number; body?: unknown };
 }
 
+const WRITTEN_MAX = 50_000;
+/** Even an unchanged reference is written again after this (another node, or a Redis restore, may differ). */
+const REWRITE_AFTER_MS = 10 * 60_000;
+
 const hash = (s: string): string => createHash('sha256').update(s).digest('base64url').slice(0, 32);
 
 /**
@@ -25,6 +29,8 @@ export class TeamsTransportStore {
   private readonly refs: string;
   private readonly seenPrefix: string;
   private readonly sentPrefix: string;
+  /** References this process wrote recently: an unchanged one is not written again. */
+  private readonly written = new Map<string, { json: string; at: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -60,9 +66,16 @@ export class TeamsTransportStore {
     reference: { key: string; value: StoredReference } | undefined,
     done: { conversationId: string; activityId: string; ttlSeconds: number; invokeResponse?: SeenActivity['invokeResponse'] } | undefined,
   ): Promise<void> {
-    if (!reference && !done) return;
+    const now = Date.now();
+    let refJson: string | undefined;
+    if (reference) {
+      refJson = JSON.stringify(reference.value);
+      const prior = this.written.get(reference.key);
+      if (prior && prior.json === refJson && now - prior.at < REWRITE_AFTER_MS) refJson = undefined;
+    }
+    if (refJson === undefined && !done) return;
     const p = this.redis.pipeline();
-    if (reference) p.hset(this.refs, reference.key, JSON.stringify(reference.value));
+    if (reference && refJson !== undefined) p.hset(this.refs, reference.key, refJson);
     if (done) {
       const value: SeenActivity = done.invokeResponse ? { state: 'done', invokeResponse: done.invokeResponse } : { state: 'done' };
       p.set(this.seenKey(done.conversationId, done.activityId), JSON.stringify(value), 'EX', done.ttlSeconds);
@@ -70,6 +83,10 @@ export class TeamsTransportStore {
     const results = await p.exec();
     const failed = results?.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
+    if (reference && refJson !== undefined) {
+      if (this.written.size >= WRITTEN_MAX) this.written.clear();
+      this.written.set(reference.key, { json: refJson, at: now });
+    }
   }
 
   /** Processing failed: a redelivery processes it again. */
