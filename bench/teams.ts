@@ -73,7 +73,7 @@ async function startChild(script: string, env: Record<string, string>): Promise<
     proc,
     port,
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise<void>((r) => proc.once('exit', () => r()));
       proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
@@ -91,12 +91,13 @@ interface LoadResult {
   failed: number;
   statuses: Record<string, number>;
   serverCpuPct: number;
+  redisCpuPct: number;
   /** 200s including the warm-up. */
   totalOk: number;
 }
 
 /** Closed loop: INFLIGHT requests in flight over an undici Pool for `seconds`; tokens pre-signed, bodies templated. */
-async function drive(port: number, seconds: number, stand: BotConnectorStandIn, tokens: readonly string[], serverPid: number | undefined, tag: string): Promise<LoadResult> {
+async function drive(port: number, seconds: number, stand: BotConnectorStandIn, tokens: readonly string[], serverPid: number | undefined, tag: string, redisPid?: number): Promise<LoadResult> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
   const serviceUrl = `${stand.url}/`;
   const recipient = JSON.stringify({ id: `28:${stand.appId}`, name: 'Parley' });
@@ -113,6 +114,7 @@ async function drive(port: number, seconds: number, stand: BotConnectorStandIn, 
     let failed = 0;
     const end = performance.now() + ms;
     const cpu0 = ticks(serverPid);
+    const redis0 = redisPid ? ticks(redisPid) : 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: INFLIGHT }, async () => {
@@ -143,9 +145,10 @@ async function drive(port: number, seconds: number, stand: BotConnectorStandIn, 
     );
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = ((ticks(serverPid) - cpu0) / 100 / elapsed) * 100;
+    const redisCpu = redisPid ? ((ticks(redisPid) - redis0) / 100 / elapsed) * 100 : 0;
     const [p50, p99] = percentiles(lat, [50, 99]);
-    if (!record) return { reqPerS: 0, p50: NaN, p99: NaN, ok, failed, statuses, serverCpuPct: cpu, totalOk };
-    return { reqPerS: ok / elapsed, p50: p50 ?? NaN, p99: p99 ?? NaN, ok, failed, statuses, serverCpuPct: cpu, totalOk };
+    if (!record) return { reqPerS: 0, p50: NaN, p99: NaN, ok, failed, statuses, serverCpuPct: cpu, redisCpuPct: redisCpu, totalOk };
+    return { reqPerS: ok / elapsed, p50: p50 ?? NaN, p99: p99 ?? NaN, ok, failed, statuses, serverCpuPct: cpu, redisCpuPct: redisCpu, totalOk };
   };
   try {
     await run(WARMUP_S * 1000, false);
@@ -168,10 +171,12 @@ export async function run(): Promise<void> {
   const tokens = Array.from({ length: TOKENS }, () => stand.sign({ serviceUrl: `${stand.url}/` }));
   const teamsConfig = JSON.stringify(stand.teamsConfig());
   const results: Record<string, number> = {};
-  const rows: Array<[string, number, number, number, number, string]> = [];
+  const rows: Array<[string, number, number, number, number, number, number, string]> = [];
+  /** CPU milliseconds per answered request (server process, plus redis-server for Parley): less sensitive to a busy machine than req/s. */
+  const cpuPerReq = (r: LoadResult): number => round(((r.serverCpuPct + r.redisCpuPct) * 10) / Math.max(1, r.reqPerS), 2);
   const row = (name: string, r: LoadResult): void => {
-    rows.push([name, round(r.reqPerS), round(r.p50, 1), round(r.p99, 1), round(r.serverCpuPct), JSON.stringify(r.statuses)]);
-    console.log(`  ${name}: ${round(r.reqPerS)} req/s, p99 ${round(r.p99, 1)} ms, server cpu ${round(r.serverCpuPct)}%`);
+    rows.push([name, round(r.reqPerS), round(r.p50, 1), round(r.p99, 1), round(r.serverCpuPct), round(r.redisCpuPct), cpuPerReq(r), JSON.stringify(r.statuses)]);
+    console.log(`  ${name}: ${round(r.reqPerS)} req/s, p99 ${round(r.p99, 1)} ms, server cpu ${round(r.serverCpuPct)}%, ${cpuPerReq(r)} cpu ms/req`);
   };
   const children: Child[] = [];
   try {
@@ -197,6 +202,7 @@ export async function run(): Promise<void> {
         results.reference_req_per_s = round(r.reqPerS);
         results.reference_p99_ms = round(r.p99, 1);
         results.reference_replies = stand.accepted - before;
+        results.reference_cpu_ms_per_req = cpuPerReq(r);
       } else results.reference_noreply_req_per_s = round(r.reqPerS);
       await ref.stop();
     }
@@ -213,13 +219,14 @@ export async function run(): Promise<void> {
       children.push(parley);
       const delivered0 = await deliveredCount(parley.port);
       const t0 = Date.now();
-      const r = await drive(parley.port, SECONDS, stand, tokens, parley.proc.pid, `parley-${replies}`);
+      const r = await drive(parley.port, SECONDS, stand, tokens, parley.proc.pid, `parley-${replies}`, redis.pid);
       if (!replies) {
         row('parley: message -> durable envelope to XMPP (no reply)', r);
         results.ingress_req_per_s = round(r.reqPerS);
         results.ingress_p50_ms = round(r.p50, 1);
         results.ingress_p99_ms = round(r.p99, 1);
         results.ingress_server_cpu_pct = round(r.serverCpuPct);
+        results.ingress_cpu_ms_per_req = cpuPerReq(r);
         // End to end: every accepted activity (warm-up included) reaches the XMPP side.
         const expected = delivered0 + r.totalOk;
         const deadline = Date.now() + 30_000;
@@ -241,11 +248,12 @@ export async function run(): Promise<void> {
     await stand.stop();
     await redis.stop();
   }
-  printTable(['run', 'req/s', 'p50 ms', 'p99 ms', 'server cpu %', 'statuses'], rows);
+  printTable(['run', 'req/s', 'p50 ms', 'p99 ms', 'server cpu %', 'redis cpu %', 'cpu ms/req', 'statuses'], rows);
   const ratios = {
     ingress_vs_reference: round((results.ingress_req_per_s ?? 0) / (results.reference_req_per_s ?? NaN), 2),
     ingress_echo_vs_reference: round((results.ingress_echo_req_per_s ?? 0) / (results.reference_req_per_s ?? NaN), 2),
     ingress_vs_reference_noreply: round((results.ingress_req_per_s ?? 0) / (results.reference_noreply_req_per_s ?? NaN), 2),
+    reference_vs_ingress_cpu_per_req: round((results.reference_cpu_ms_per_req ?? NaN) / (results.ingress_cpu_ms_per_req ?? NaN), 2),
     ingress_vs_generator_ceiling: round((results.ingress_req_per_s ?? 0) / (results.generator_ceiling_req_per_s ?? NaN), 2),
   };
   console.log(ratios);
