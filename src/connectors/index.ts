@@ -49,6 +49,7 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string, team
   }
   const teams = config.connectors.teams;
   if (teams.enabled) {
+    TeamsConnector.checkConfig(teams, config.developmentMode);
     if (!teamsExperience) throw new ConfigError('connectors.teams.enabled', 'this build has no Teams experience to run the connector with');
     // Concurrent turns' small writes (claim, reference, done) go out in shared writes.
     const redis = connectRedis(redisUrl, 'parley-teams', { enableAutoPipelining: true });

@@ -32,8 +32,11 @@ export class TestTeamsExperience implements TeamsExperience {
   readonly recorded: Array<{ envId: string; activityId: string }> = [];
   /** Delay before handle() answers; may be changed between requests. */
   delayMs: number;
+  /** Look the sender up (TeamsInfo) and name them in the reply; may be changed between requests. */
+  lookupMember: boolean;
   constructor(private readonly opts: TestExperienceOptions = {}) {
     this.delayMs = opts.delayMs ?? 0;
+    this.lookupMember = opts.lookupMember ?? false;
   }
 
   async handle(turn: InboundTurn): Promise<TurnPlan> {
@@ -42,6 +45,10 @@ export class TestTeamsExperience implements TeamsExperience {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const local = localIdOf(a);
     const conversationKey = a.conversation?.conversationType === 'personal' || !a.conversation?.conversationType ? `user:${local}` : `chat:${a.conversation.id}`;
+    if (a.type === 'invoke') {
+      const value = { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: `invoked ${a.name ?? ''}` };
+      return { envelopes: [], replies: () => [], conversationKey, invokeResponse: { status: 200, body: value } };
+    }
     if (a.type !== 'message' || typeof a.text !== 'string' || a.text.trim() === '') {
       return { envelopes: [], replies: () => [], conversationKey };
     }
@@ -55,7 +62,7 @@ export class TestTeamsExperience implements TeamsExperience {
       to: { platform: 'xmpp', id: `${user}@${domain}`, domain },
       body: fromPlainText(body),
     };
-    const member = this.opts.lookupMember ? await turn.member() : undefined;
+    const member = this.lookupMember ? await turn.member() : undefined;
     return {
       envelopes: [env],
       conversationKey,

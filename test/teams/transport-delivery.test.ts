@@ -74,6 +74,30 @@ describe('teams transport: redelivery, proactive sends, rate limits and retries'
     }
   });
 
+  it('answers an invoke with the experience\'s invoke response, also to its redelivery', async () => {
+    const a = { ...teamsMessage(stand, ''), type: 'invoke', name: 'adaptiveCard/action', value: { action: { verb: 'accept' } } };
+    const first = await bot.post(a);
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.text)).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'invoked adaptiveCard/action' });
+    const again = await bot.post(a);
+    expect(again.status).toBe(200);
+    expect(JSON.parse(again.text)).toEqual(JSON.parse(first.text));
+  });
+
+  it('looks the sender up through the Bot Connector (TeamsInfo) when the experience asks', async () => {
+    stand.members.set('29:member-x', { id: '29:member-x', name: 'Xavier Example', email: 'x@contoso.example', userPrincipalName: 'x@contoso.example', aadObjectId: 'aad-x', tenantId: 'tenant-1' });
+    exp.lookupMember = true;
+    try {
+      const a = teamsMessage(stand, 'who am i', { user: '29:member-x' });
+      expect((await bot.post(a)).status).toBe(200);
+      expect(stand.sent.find((s) => s.replyToId === a.id)?.activity.text).toBe('echo to Xavier Example: who am i (accepted)');
+      const lookup = stand.requests.find((r) => r.method === 'GET' && r.path === `/v3/conversations/${encodeURIComponent((a.conversation as { id: string }).id)}/members/${encodeURIComponent('29:member-x')}`);
+      expect(lookup?.authorization).toMatch(/^Bearer /);
+    } finally {
+      exp.lookupMember = false;
+    }
+  });
+
   it('sends proactively into the stored conversation with the bot token', async () => {
     const { to, conversation } = await knownUser();
     await bot.t.hub.ingest(im(`x-${++seq}`, xmppUser(1), to, 'proactive hello'));

@@ -48,15 +48,19 @@ export class TeamsConnector implements Connector {
   private recheck: NodeJS.Timeout | undefined;
   private log: Logger | undefined;
 
-  constructor(private readonly opts: TeamsConnectorOptions) {
-    this.cfg = opts.config;
-    const hasCredentials = Boolean(this.cfg.appId) && Boolean(this.cfg.appPassword);
-    if (!hasCredentials && !opts.developmentMode) {
+  /** Throws unless the config may run: credentials, or development mode. */
+  static checkConfig(cfg: TeamsConfig, developmentMode: boolean): void {
+    if ((!cfg.appId || !cfg.appPassword) && !developmentMode) {
       throw new ConfigError(
         'connectors.teams.appId',
         'the Teams connector needs appId and appPassword (MICROSOFT_APP_ID / MICROSOFT_APP_PASSWORD); without them botbuilder accepts unauthenticated requests, so this is allowed only with developmentMode on',
       );
     }
+  }
+
+  constructor(private readonly opts: TeamsConnectorOptions) {
+    this.cfg = opts.config;
+    TeamsConnector.checkConfig(this.cfg, opts.developmentMode);
     this.store = new TeamsTransportStore(opts.redis, opts.keyPrefix);
     this.allowlist = new ServiceUrlAllowlist(this.cfg.serviceUrlHosts, opts.developmentMode);
     this.pacer = new Pacer(1000 / this.cfg.perConversationPerSecond, 1000 / this.cfg.perTenantPerSecond, this.cfg.maxPacingWaitMs);
