@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PLATFORMS, domainSchema } from '../core/address.ts';
 import { domainRuleSchema } from '../core/policy.ts';
 import { adminConfigSchema } from './admin-schema.ts';
+import { teamsConfigSchema } from './teams-schema.ts';
 import { xmppConfigSchema } from './xmpp-schema.ts';
 
 const port = z.number().int().min(0).max(65535);
@@ -112,6 +113,8 @@ export const configSchema = z.object({
         })
         .prefault({}),
       xmpp: xmppConfigSchema,
+      /** Microsoft Teams through a Bot Framework bot on POST /api/messages; see docs/teams.md. */
+      teams: teamsConfigSchema,
       /** SIP SIMPLE through a SIP edge proxy (Kamailio) over SIP-over-WebSocket; see README "Parley behind your own Kamailio". */
       sip: z
         .object({
