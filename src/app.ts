@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { openAnalytics, type Analytics } from '../analytics/open.ts';
@@ -6,6 +7,7 @@ import { startAdmin, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { buildConnectors } from './connectors/index.ts';
 import type { Connector } from './core/connector.ts';
+import { loadContentKey } from './delivery/crypto.ts';
 import { Hub } from './runtime/hub.ts';
 import { healthRoutes } from './server/health-routes.ts';
 import { HttpServer } from './server/http-server.ts';
@@ -50,7 +52,7 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
     log.info({ url: redisUrl, dir: path.resolve(config.dataDir, 'redis') }, 'managed redis-server running (AOF everysec)');
   }
   const server = new HttpServer({ host: config.http.host, port: config.http.port, log });
-  const connectors = opts.connectors ? opts.connectors(redisUrl) : buildConnectors(config, redisUrl);
+  const connectors = opts.connectors ? opts.connectors(redisUrl) : buildConnectors(config, redisUrl, connectorSecrets(config));
   const analytics = opts.sink ? undefined : await openAnalytics(config.analytics, config.dataDir, { log });
   let hub: Hub;
   try {
@@ -117,4 +119,10 @@ async function startAdminListener(
       { cause: err },
     );
   }
+}
+
+/** Connector secrets derived from the content key (configured, or generated once in the data dir). */
+function connectorSecrets(config: Readonly<Config>): { fileLinkKey: Buffer } {
+  const content = loadContentKey(config.delivery.encryptionKey, config.dataDir);
+  return { fileLinkKey: Buffer.from(hkdfSync('sha256', content, Buffer.alloc(0), 'parley teams file links', 32)) };
 }

@@ -74,6 +74,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_TEAMS_CHANNEL_SERVICE', 'connectors.teams.channelService', 'string'],
   ['PARLEY_TEAMS_SERVICE_URL_HOSTS', 'connectors.teams.serviceUrlHosts', 'list'],
   ['PARLEY_TEAMS_CA_FILE', 'connectors.teams.caFile', 'string'],
+  ['PARLEY_TEAMS_DOMAIN', 'connectors.teams.domain', 'string'],
+  ['PARLEY_PUBLIC_URL', 'connectors.teams.publicUrl', 'string'],
   ['PARLEY_SIP', 'connectors.sip.enabled', 'bool'],
   ['PARLEY_SIP_EDGE_URL', 'connectors.sip.edgeUrl', 'string'],
   ['PARLEY_SIP_DOMAINS', 'connectors.sip.domains', 'list'],

@@ -21,6 +21,14 @@ export const MICROSOFT_SERVICE_HOSTS = [
 export const teamsConfigSchema = z
   .object({
     enabled: z.boolean().default(false),
+    /** The federated domain Teams users get their addresses in (alice@<domain>); default: the first of federation.localDomains. */
+    domain: z.string().min(1).max(253).optional(),
+    /** Parley's public base URL, for the signed file links external contacts open; default http://localhost:<http.port>. */
+    publicUrl: url.optional(),
+    /** Which platform a bare `user@domain` in `add` means, per domain (XMPP when unlisted). */
+    domainPlatforms: z.record(z.string(), z.enum(['xmpp', 'sip'])).default({}),
+    /** Host suffixes file downloads may come from; empty: SharePoint and OneDrive. */
+    fileDownloadHosts: z.array(z.string().min(1)).default([]),
     /** Azure Bot registration: application (client) id and secret. */
     appId: z.string().max(128).optional(),
     appPassword: z.string().max(1024).optional(),

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import type { Connector } from '../core/connector.ts';
 import { ConfigError } from '../core/errors.ts';
 import { connectRedis } from '../state/redis.ts';
 import { LoopbackConnector } from './loopback/loopback.ts';
 import { SipConnector } from './sip/index.ts';
-import type { TeamsExperience } from './teams/contract.ts';
+import { RedisUserDirectory } from '../state/user-directory.ts';
 import { TeamsConnector } from './teams/connector.ts';
+import { createTeamsExperience } from './teams/experience/index.ts';
 import { XmppConnector } from './xmpp/connector.ts';
 
 export { LoopbackConnector } from './loopback/loopback.ts';
@@ -14,11 +14,14 @@ export { SipConnector } from './sip/index.ts';
 export { XmppConnector } from './xmpp/connector.ts';
 export { TeamsConnector } from './teams/connector.ts';
 
-/** Makes the Teams experience (commands, cards) on the connector's Redis connection and key prefix. */
-export type TeamsExperienceFactory = (redis: Redis, keyPrefix: string) => TeamsExperience;
+/** Secrets the composition hands to connectors (derived from the data dir's keys). */
+export interface ConnectorSecrets {
+  /** Signs the Teams file links (at least 32 bytes). */
+  fileLinkKey: Buffer;
+}
 
 /** The connectors the configuration enables. Each registers through the Connector interface only. */
-export function buildConnectors(config: Readonly<Config>, redisUrl: string, teamsExperience?: TeamsExperienceFactory): Connector[] {
+export function buildConnectors(config: Readonly<Config>, redisUrl: string, secrets?: ConnectorSecrets): Connector[] {
   const list: Connector[] = [];
   const lb = config.connectors.loopback;
   if (lb.enabled) {
@@ -57,10 +60,25 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string, team
   const teams = config.connectors.teams;
   if (teams.enabled) {
     TeamsConnector.checkConfig(teams, config.developmentMode);
-    if (!teamsExperience) throw new ConfigError('connectors.teams.enabled', 'this build has no Teams experience to run the connector with');
+    if (!secrets) throw new ConfigError('connectors.teams.enabled', 'the Teams connector needs the file-link signing key');
+    const domain = teams.domain ?? config.federation.localDomains[0] ?? 'parley.local';
+    if (!config.federation.localDomains.includes(domain)) {
+      throw new ConfigError('connectors.teams.domain', `${domain} must also be one of federation.localDomains`);
+    }
     // Concurrent turns' small writes (claim, reference, done) go out in shared writes.
     const redis = connectRedis(redisUrl, 'parley-teams', { enableAutoPipelining: true });
-    const experience = teamsExperience(redis, config.redis.keyPrefix);
+    const experience = createTeamsExperience({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      directory: new RedisUserDirectory(redis, config.redis.keyPrefix),
+      domain,
+      otherLocalDomains: config.federation.localDomains.filter((d) => d !== domain),
+      domainPlatforms: teams.domainPlatforms,
+      ...(config.connectors.xmpp.roomsDomain ? { roomsDomain: config.connectors.xmpp.roomsDomain } : {}),
+      publicBaseUrl: teams.publicUrl ?? `http://localhost:${config.http.port}`,
+      signingKey: secrets.fileLinkKey,
+      ...(teams.fileDownloadHosts.length > 0 ? { files: { downloadHosts: teams.fileDownloadHosts } } : {}),
+    });
     list.push(new TeamsConnector({ config: teams, developmentMode: config.developmentMode, redis, keyPrefix: config.redis.keyPrefix, experience }));
   }
   return list;

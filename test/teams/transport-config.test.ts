@@ -43,8 +43,10 @@ describe('teams transport: configuration and the serviceUrl allowlist', () => {
       r.disconnect();
     }
     const cfg = loadConfig({ PARLEY_TEAMS: 'true' }, { redis: { url: redis.url } });
-    expect(() => buildConnectors(cfg, redis.url, () => new TestTeamsExperience())).toThrow(/developmentMode/);
-    expect(() => buildConnectors(loadConfig({ PARLEY_TEAMS: 'true', MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p' }), redis.url)).toThrow(/no Teams experience/);
+    expect(() => buildConnectors(cfg, redis.url, { fileLinkKey: Buffer.alloc(32, 1) })).toThrow(/developmentMode/);
+    expect(() => buildConnectors(loadConfig({ PARLEY_TEAMS: 'true', MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p' }), redis.url)).toThrow(/file-link signing key/);
+    const elsewhere = loadConfig({ PARLEY_TEAMS: 'true', MICROSOFT_APP_ID: 'a', MICROSOFT_APP_PASSWORD: 'p' }, { connectors: { teams: { domain: 'not-ours.example' } } });
+    expect(() => buildConnectors(elsewhere, redis.url, { fileLinkKey: Buffer.alloc(32, 1) })).toThrow(/federation.localDomains/);
   });
 
   it('reads the endpoints from the environment', () => {

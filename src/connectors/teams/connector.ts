@@ -94,7 +94,7 @@ export class TeamsConnector implements Connector {
     }));
     const common = { cfg: this.cfg, experience: this.opts.experience, store: this.store, client, allowlist: this.allowlist, pacer: this.pacer, counts: this.counts, log };
     const ingress = new TeamsIngress({ ...common, auth, hub });
-    this.outbound = new TeamsOutbound(common);
+    this.outbound = new TeamsOutbound({ ...common, hub });
     hub.route({ method: 'POST', path: this.cfg.path, maxBodyBytes: MAX_ACTIVITY_BYTES, handler: (req) => ingress.handle(req) });
     for (const r of this.opts.experience.routes()) hub.route({ method: r.method, path: r.path, maxBodyBytes: 0, handler: r.handler });
     if (!auth.authEnabled) this.state = { state: 'up', since: Date.now(), detail: 'development mode: authentication disabled' };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { TeamsConfig } from '../../../config/teams-schema.ts';
-import type { DeliveryItem, DeliveryResult } from '../../../core/connector.ts';
+import type { DeliveryItem, DeliveryResult, HubPort } from '../../../core/connector.ts';
 import type { OutboundPlan, TeamsExperience } from '../contract.ts';
 import type { ServiceUrlAllowlist } from './allowlist.ts';
 import type { BotConnectorClient } from './bot-connector-client.ts';
@@ -19,6 +19,8 @@ export interface OutboundDeps {
   pacer: Pacer;
   counts: TransportCounters;
   log: Logger;
+  /** Where the experience's answers on the Teams user's behalf (followUps) go. */
+  hub: Pick<HubPort, 'ingestMany'>;
 }
 
 const fail = (code: 'RECIPIENT_UNKNOWN' | 'DELIVERY_REJECTED' | 'DELIVERY_UNAVAILABLE' | 'RATE_LIMITED', message: string, retryable: boolean, retryAfterMs?: number): DeliveryResult => ({
@@ -52,6 +54,32 @@ export class TeamsOutbound {
   }
 
   private async one(item: DeliveryItem): Promise<DeliveryResult> {
+    const answered = await this.answer(item.env);
+    if (answered) return answered;
+    return this.show(item);
+  }
+
+  /**
+   * Ingests what Parley answers on the Teams user's behalf (a profile, an
+   * automatic acceptance) before the item counts as delivered; their ids are
+   * stable, so a retry makes no duplicates. A failure to store them is retried.
+   */
+  private async answer(env: DeliveryItem['env']): Promise<DeliveryResult | undefined> {
+    if (!this.d.experience.followUps) return undefined;
+    try {
+      const more = await this.d.experience.followUps(env);
+      if (more.length === 0) return undefined;
+      const acks = await this.d.hub.ingestMany(more);
+      for (const a of acks) if (a.outcome === 'rejected') this.d.log.warn({ id: a.id, error: a.error }, 'Teams: an automatic answer was refused');
+      const retry = acks.find((a) => a.outcome === 'rejected' && a.error?.retryable);
+      return retry ? fail('DELIVERY_UNAVAILABLE', `automatic answer not stored: ${retry.error?.message ?? ''}`, true) : undefined;
+    } catch (err) {
+      this.d.log.error({ err, id: env.id }, 'Teams experience could not answer an envelope');
+      return fail('DELIVERY_UNAVAILABLE', `could not answer for the Teams user: ${(err as Error).message}`, true);
+    }
+  }
+
+  private async show(item: DeliveryItem): Promise<DeliveryResult> {
     const { env } = item;
     let plan: OutboundPlan | undefined;
     try {
