@@ -68,13 +68,14 @@ export function Overview() {
   const [load, reload] = useLoad(() => loadOverview(tenant, range), [tenant]);
   const drawn = useRef(new Set<string>());
 
-  useEffect(() => {
-    drawn.current.clear();
-    delete document.body.dataset.ready;
-    return () => {
+  // Charts draw in their own effects, which run before this component's: reset only on a new query and on leaving.
+  useEffect(
+    () => () => {
+      drawn.current.clear();
       delete document.body.dataset.ready;
-    };
-  }, [load]);
+    },
+    [tenant],
+  );
   const onDrawn = useCallback((id: string) => {
     drawn.current.add(id);
     if (CHARTS.every((c) => drawn.current.has(c))) document.body.dataset.ready = 'overview';
