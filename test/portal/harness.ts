@@ -6,7 +6,7 @@ import type { AnalyticsStore } from '../../analytics/store.ts';
 import { DEFAULT_DIST, portalRoutes } from '../../src/portal/serve.ts';
 import { HttpServer } from '../../src/server/http-server.ts';
 import { MessageRateFeed } from '../../src/server/ws-feed.ts';
-import { standInAdminApi, type StandIn } from './stand-in-api.ts';
+import { standInAdminApi, type StandIn, type StandInOptions } from './stand-in-api.ts';
 
 export const RESULTS_DIR = path.resolve('test-results/portal');
 
@@ -26,11 +26,11 @@ export interface PortalServer {
 }
 
 /** The built portal and an admin API (stand-in, real reports over `store`) on one loopback uWS listener, with the live feed. */
-export async function startPortalServer(store: AnalyticsStore, role: 'admin' | 'analyst' = 'admin'): Promise<PortalServer> {
+export async function startPortalServer(store: AnalyticsStore, opts: StandInOptions = {}): Promise<PortalServer> {
   const log = pino({ level: 'silent' });
   const server = new HttpServer({ host: '127.0.0.1', port: 0, log });
   for (const r of portalRoutes()) server.addRoute(r);
-  const api = standInAdminApi(store, role);
+  const api = standInAdminApi(store, opts);
   for (const r of api.routes) server.addRoute(r);
   let messages = 0;
   const feed = new MessageRateFeed({ path: '/admin/api/v1/live', count: () => messages, authorize: () => true, log, intervalMs: 200 });

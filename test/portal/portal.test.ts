@@ -9,6 +9,7 @@ import { openChdb, type TestDb } from '../analytics/support.ts';
 import { generate, oracle } from '../analytics/synthetic.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { RESULTS_DIR, ensurePortalBuilt, startPortalServer, type PortalServer } from './harness.ts';
+import { ACCOUNT } from './stand-in-api.ts';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const range = trailingYear();
@@ -50,6 +51,11 @@ describe('management portal in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   const problems: string[] = [];
+  /** A fresh load of a page (a hash change alone would keep the previous page's state). */
+  const open = async (hash: string): Promise<void> => {
+    await page.goto('about:blank');
+    await page.goto(`${portal.url}/portal/#/${hash}`);
+  };
 
   beforeAll(async () => {
     ensurePortalBuilt();
@@ -61,7 +67,8 @@ describe('management portal in Chromium', () => {
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    // 401s are expected (signed out, wrong password); anything else logged as an error is a defect.
+    page.on('console', (m) => m.type() === 'error' && !/status of 401/.test(m.text()) && problems.push(`console: ${m.text()}`));
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('dialog', (d) => {
       if (d.type() === 'alert') problems.push(`alert: ${d.message()}`);
@@ -76,7 +83,7 @@ describe('management portal in Chromium', () => {
   });
 
   it('draws every Overview chart and marks the page ready', async () => {
-    await page.goto(`${portal.url}/portal/#/overview`);
+    await open('overview');
     await page.waitForSelector('body[data-ready="overview"]', { timeout: 30_000 });
     expect(await page.locator('.plot canvas').count()).toBeGreaterThanOrEqual(4);
     expect(await page.locator('.bars .bar-row').count()).toBe(oracle.topDomains(events, range, 10).length);
@@ -125,54 +132,53 @@ describe('management portal in Chromium', () => {
   });
 
   it('renders a hostile domain label as text, never as HTML', async () => {
-    await page.goto(`${portal.url}/portal/#/federations`);
+    await open('federations');
     const cell = page.locator('tr[data-domain="evil.example"] .label-cell');
     await expect.poll(() => cell.textContent()).toBe(XSS);
     expect(await page.locator('main img').count()).toBe(0);
-    await page.goto(`${portal.url}/portal/#/overview`);
+    await open('overview');
     await page.waitForSelector('body[data-ready="overview"]');
     expect(await page.locator('[data-chart="domains"] .bar-label', { hasText: XSS }).count()).toBe(1);
     expect(await page.locator('main img').count()).toBe(0);
   });
 
   it('changes a federation with the CSRF token and shows it in the audit', async () => {
-    await page.goto(`${portal.url}/portal/#/federations`);
+    await open('federations');
     await page.getByRole('button', { name: 'Block partner.example' }).click();
     await expect.poll(() => page.locator('tr[data-domain="partner.example"] .badge').textContent()).toBe('blocked');
     expect(portal.api.calls).toContain('PUT /admin/api/v1/federations?domain=partner.example');
-    await page.goto(`${portal.url}/portal/#/audit`);
+    await open('audit');
     await expect.poll(() => page.locator('tbody tr').first().textContent()).toContain('federation.update');
     await page.screenshot({ path: path.join(RESULTS_DIR, 'audit-1280.png'), fullPage: true });
   });
 
   it('can be used from the keyboard alone', async () => {
-    await page.goto('about:blank');
-    await page.goto(`${portal.url}/portal/#/overview`);
+    await open('overview');
     await page.waitForSelector('body[data-ready="overview"]');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate<string | null>('document.activeElement?.textContent ?? null')).toBe('Skip to content');
     // Tab to the Users link and follow it with Enter.
     for (let i = 0; i < 10; i++) {
       await page.keyboard.press('Tab');
-      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Users') break;
+      if ((await page.evaluate<string | null>('document.activeElement?.textContent ?? null')) === 'Users') break;
     }
     await page.keyboard.press('Enter');
     await page.waitForSelector('main[data-page="users"]');
-    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+    expect(await page.evaluate<string>('document.activeElement?.tagName')).toBe('H1');
     // From the heading, Tab reaches the search box; type and submit with Enter.
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type)).toBe('search');
+    expect(await page.evaluate<string>('document.activeElement?.type')).toBe('search');
     await page.keyboard.type('User 05');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     // A visible focus indicator on the focused control.
     await page.keyboard.press('Tab');
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
+    const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle');
     expect(outline).not.toBe('none');
   });
 
   it('shows users, their contacts and revokes one', async () => {
-    await page.goto(`${portal.url}/portal/#/users`);
+    await open('users');
     await page.getByRole('button', { name: 'Contacts of User 00' }).click();
     await page.waitForSelector('text=alice@partner.example');
     expect(await page.locator('td', { hasText: '<b>Bold</b> Name' }).count()).toBe(1);
@@ -183,11 +189,11 @@ describe('management portal in Chromium', () => {
   });
 
   it('shows connectors and dead letters', async () => {
-    await page.goto(`${portal.url}/portal/#/connectors`);
+    await open('connectors');
     await page.waitForSelector('text=job-17');
     expect(await page.locator('.card .badge', { hasText: 'reconnecting' }).count()).toBe(1);
     await page.screenshot({ path: path.join(RESULTS_DIR, 'connectors-1280.png'), fullPage: true });
-    await page.goto(`${portal.url}/portal/#/federations`);
+    await open('federations');
     await page.screenshot({ path: path.join(RESULTS_DIR, 'federations-1280.png'), fullPage: true });
   });
 
@@ -199,11 +205,29 @@ describe('management portal in Chromium', () => {
       await phone.waitForSelector(`main[data-page="${p}"] h1`);
       if (p === 'overview') await phone.waitForSelector('body[data-ready="overview"]');
       else await phone.waitForSelector('main table, main .empty');
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
       expect(overflow, p).toBeLessThanOrEqual(0);
       await phone.screenshot({ path: path.join(RESULTS_DIR, `${p}-390.png`), fullPage: true });
     }
     await phone.close();
+  });
+
+  it('signs out, then in again with password and second factor', async () => {
+    await open('overview');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForSelector('h1:text("Sign in to Parley")');
+    expect(await page.getByRole('link', { name: /Sign in with your organisation/ }).getAttribute('href')).toBe('/admin/api/v1/auth/oidc/start');
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'signin-1280.png'), fullPage: true });
+    await page.getByLabel('Username').fill(ACCOUNT.username);
+    await page.getByLabel('Password').fill('wrong password!');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong username or password');
+    await page.getByLabel('Password').fill(ACCOUNT.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel(/Six-digit code/).fill(ACCOUNT.totp);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForSelector('body[data-ready="overview"]');
+    expect(portal.api.stage).toBe('active');
   });
 
   it('produced no script errors, CSP violations or alerts', () => {

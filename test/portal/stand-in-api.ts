@@ -1,5 +1,7 @@
 import { formatRows } from '../../analytics/format.ts';
-import { REPORTS, isReportName, runReport, trailingYear } from '../../analytics/reports.ts';
+import { z } from 'zod';
+import type { QueryParams } from '../../analytics/backend.ts';
+import { REPORTS, isReportName, runReport, trailingYear, type ReportName } from '../../analytics/reports.ts';
 import type { AnalyticsStore } from '../../analytics/store.ts';
 import { json, type HttpRequest, type HttpResponse, type RouteSpec } from '../../src/core/http.ts';
 
@@ -22,9 +24,21 @@ export interface StandIn {
   federations: Array<{ domain: string; action: 'allow' | 'block'; kind: 'internal' | 'partner'; label?: string; platforms?: string[] }>;
   users: Array<{ id: string; platform: string; domain: string; name?: string; email?: string; firstSeen: number; lastSeen: number; federationEnabled: boolean }>;
   audit: Array<{ id: string; at: number; actor: string; role: string; action: string; target: string; before: unknown; after: unknown }>;
+  /** Sign-in state: 'none' (401 on /auth/session), 'totp' (password accepted), 'active'. */
+  stage: 'none' | 'totp' | 'active';
 }
 
-export function standInAdminApi(store: AnalyticsStore, role: 'admin' | 'analyst' = 'admin'): StandIn {
+/** The stand-in's one account. */
+export const ACCOUNT = { username: 'admin', password: 'correct horse battery', totp: '123456' };
+
+export interface StandInOptions {
+  role?: 'admin' | 'analyst';
+  /** Report SQL to run instead of the rollup SQL of analytics/reports.ts (bench/portal.ts: proposed coarser rollups). */
+  sql?: Partial<Record<ReportName, string>>;
+}
+
+export function standInAdminApi(store: AnalyticsStore, opts: StandInOptions = {}): StandIn {
+  const role = opts.role ?? 'admin';
   const now = Date.now();
   const s: StandIn = {
     routes: [],
@@ -45,6 +59,7 @@ export function standInAdminApi(store: AnalyticsStore, role: 'admin' | 'analyst'
       federationEnabled: i % 10 !== 3,
     })),
     audit: [],
+    stage: 'active',
   };
   const contacts = new Map<string, Array<{ address: string; platform: string; domain: string; state: string; since: number; askedFirst: string }>>([
     ['u0@parley.local', [
@@ -64,7 +79,8 @@ export function standInAdminApi(store: AnalyticsStore, role: 'admin' | 'analyst'
       maxBodyBytes: 64 * 1024,
       handler: async (req) => {
         s.calls.push(`${req.method} ${req.path}${req.query ? `?${req.query}` : ''}`);
-        if (method !== 'GET' && req.headers['x-csrf-token'] !== CSRF) return json(403, { error: { code: 'CSRF', message: 'Missing or wrong CSRF token' } });
+        if (method !== 'GET' && path !== '/auth/login' && req.headers['x-csrf-token'] !== CSRF) return json(403, { error: { code: 'CSRF', message: 'Missing or wrong CSRF token' } });
+        if (s.stage !== 'active' && !path.startsWith('/auth')) return noSession();
         if (role === 'analyst' && !path.startsWith('/reports') && !path.startsWith('/auth')) return json(403, { error: { code: 'FORBIDDEN', message: 'Analysts can read reports only' } });
         return handler(req, new URLSearchParams(req.query));
       },
@@ -72,16 +88,31 @@ export function standInAdminApi(store: AnalyticsStore, role: 'admin' | 'analyst'
   };
 
   route('GET', '/auth/status', () => json(200, { setupRequired: false, localLogin: true, oidc: { enabled: true, name: 'Stand-in IdP' } }));
-  route('GET', '/auth/session', () =>
-    json(200, {
-      stage: 'active',
-      user: { id: 'admin', username: 'admin', name: 'Ada Admin', role, source: 'local', totpEnrolled: true },
-      csrfToken: CSRF,
-      expiresAt: now + 3_600_000,
-      idleExpiresAt: now + 1_800_000,
-    }),
-  );
-  route('POST', '/auth/logout', () => json(200, { ok: true }));
+  const session = () => ({
+    stage: s.stage,
+    user: { id: 'admin', username: 'admin', name: 'Ada Admin', role, source: 'local', totpEnrolled: true },
+    csrfToken: CSRF,
+    expiresAt: now + 3_600_000,
+    idleExpiresAt: now + 1_800_000,
+  });
+  const noSession = () => json(401, { error: { code: 'UNAUTHENTICATED', message: 'Not signed in' } });
+  route('GET', '/auth/session', () => (s.stage === 'none' ? noSession() : json(200, session())));
+  route('POST', '/auth/login', (req) => {
+    const b = body(req);
+    if (b.username !== ACCOUNT.username || b.password !== ACCOUNT.password) return json(401, { error: { code: 'BAD_CREDENTIALS', message: 'Wrong username or password' } });
+    s.stage = 'totp';
+    return json(200, session());
+  });
+  route('POST', '/auth/login/totp', (req) => {
+    if (s.stage !== 'totp') return noSession();
+    if (body(req).code !== ACCOUNT.totp) return json(401, { error: { code: 'BAD_TOTP', message: 'Wrong code' } });
+    s.stage = 'active';
+    return json(200, session());
+  });
+  route('POST', '/auth/logout', () => {
+    s.stage = 'none';
+    return json(200, { ok: true });
+  });
 
   for (const name of Object.keys(REPORTS)) {
     if (!isReportName(name)) continue;
@@ -92,7 +123,10 @@ export function standInAdminApi(store: AnalyticsStore, role: 'admin' | 'analyst'
         if (v !== null) input[k] = v;
       }
       try {
-        const rows = await runReport(store.db, name, input);
+        const override = opts.sql?.[name];
+        const rows = override
+          ? z.array(REPORTS[name].row as z.ZodType).parse(await store.db.query(override, REPORTS[name].params.parse(input) as QueryParams))
+          : await runReport(store.db, name, input);
         if (q.get('format') === 'csv') return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8' }, body: formatRows(rows as Array<Record<string, unknown>>, 'csv') };
         return json(200, { report: name, from: input.from, to: input.to, tenant: input.tenant ?? '', rows });
       } catch (err) {
