@@ -110,7 +110,8 @@ function TimeChart({ id, title, x, series, onDrawn }: DrawProps) {
       width,
       height: width < 500 ? 200 : 240,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-      scales: { x: { time: true } },
+      // Counts start at zero: a chart whose axis starts elsewhere exaggerates small changes.
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
       axes: [{ values: '{MMM} {YY}' as unknown as uPlot.Axis.Values }, { values: (_u, vals) => vals.map((v) => fmtNumber(v)), size: 60 }],
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length] as string, width: 2, points: { show: true } }))],
       hooks: { draw: [() => onDrawn(id)] },
