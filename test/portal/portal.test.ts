@@ -230,6 +230,20 @@ describe('management portal in Chromium', () => {
     expect(portal.api.stage).toBe('active');
   });
 
+  it('offers an analyst the Overview only', async () => {
+    const analyst = await startPortalServer(db.store, { role: 'analyst' });
+    try {
+      const p = await context.newPage();
+      await p.goto(`${analyst.url}/portal/#/federations`);
+      await p.waitForSelector('body[data-ready="overview"]');
+      expect(await p.locator('nav[aria-label="Portal"] a').allTextContents()).toEqual(['Overview']);
+      expect(await p.locator('main').getAttribute('data-page')).toBe('overview');
+      await p.close();
+    } finally {
+      await analyst.close();
+    }
+  });
+
   it('produced no script errors, CSP violations or alerts', () => {
     expect(problems).toEqual([]);
   });
