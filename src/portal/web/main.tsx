@@ -32,8 +32,10 @@ function App() {
 
   const start = async () => {
     setBoot({ state: 'loading' });
-    const status = await api.get<AuthStatus>(ROUTES.status).catch((e: unknown) => (e instanceof ApiError && e.status === 404 ? undefined : Promise.reject(e)));
-    const session = await api.get<Session>(ROUTES.session).catch((e: unknown) => (e instanceof ApiError && e.status === 401 ? undefined : Promise.reject(e)));
+    const [status, session] = await Promise.all([
+      api.get<AuthStatus>(ROUTES.status).catch((e: unknown) => (e instanceof ApiError && e.status === 404 ? undefined : Promise.reject(e))),
+      api.get<Session>(ROUTES.session).catch((e: unknown) => (e instanceof ApiError && e.status === 401 ? undefined : Promise.reject(e))),
+    ]);
     if (session) setCsrfToken(session.csrfToken);
     setBoot({ state: 'ready', status, session });
   };
