@@ -184,6 +184,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE MATERIALIZED VIEW IF NOT EXISTS user_daily_mv TO user_daily AS ${USER_DAILY_SELECT} ${USER_DAILY_GROUP}`,
     ],
   },
+  {
+    version: 4,
+    name: 'admin_audit',
+    // Administrative changes (who, when, what, before, after). Not under the metadata retention: kept until deleted.
+    statements: () => [
+      `CREATE TABLE IF NOT EXISTS admin_audit (
+        id String,
+        at DateTime64(3, 'UTC'),
+        actor String,
+        role LowCardinality(String),
+        action LowCardinality(String),
+        target String,
+        before String,
+        after String
+      ) ENGINE = MergeTree
+      PARTITION BY toYYYYMM(at)
+      ORDER BY (at, id)`,
+    ],
+  },
 ];
 
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS parley_migrations (

@@ -11,6 +11,7 @@ const registry: Record<string, () => Promise<Benchmark>> = {
   xmpp: () => import('./xmpp.ts'),
   sip: () => import('./sip.ts'),
   analytics: () => import('./analytics.ts'),
+  teams: () => import('./teams.ts'),
   portal: () => import('./portal.ts'),
 };
 

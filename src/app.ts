@@ -2,6 +2,7 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { openAnalytics, type Analytics } from '../analytics/open.ts';
 import type { AnalyticsSink } from '../analytics/sink.ts';
+import { startAdmin, type AdminServer } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { buildConnectors } from './connectors/index.ts';
 import type { Connector } from './core/connector.ts';
@@ -17,6 +18,8 @@ export interface App {
   redisUrl: string;
   managedRedis: ManagedRedis | undefined;
   connectors: readonly Connector[];
+  /** The admin listener (undefined when admin.enabled is false or it could not bind). */
+  admin: AdminServer | undefined;
   /** The analytics pipeline (undefined when the caller passed its own sink). */
   analytics: Analytics | undefined;
   log: Logger;
@@ -65,14 +68,53 @@ export async function startApp(config: Readonly<Config>, opts: AppOptions = {}):
   }
   analytics?.writer?.metrics.registerInto(hub.metrics.registry);
   for (const r of healthRoutes(hub)) server.addRoute(r);
-  const httpPort = await server.listen();
+  let httpPort: number;
+  let admin: AdminServer | undefined;
+  try {
+    httpPort = await server.listen();
+    admin = config.admin.enabled ? await startAdminListener(config, log, redisUrl, hub, connectors, analytics) : undefined;
+  } catch (err) {
+    await server.close().catch(() => undefined);
+    await hub.stop();
+    await analytics?.close();
+    await managedRedis?.stop();
+    throw err;
+  }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      await admin?.close();
       await server.close();
       await hub.stop(); // closes the sink: buffered rows go to ClickHouse or the spool
       await analytics?.close();
       await managedRedis?.stop();
     })());
-  return { hub, server, httpPort, redisUrl, managedRedis, connectors, analytics, log, stop };
+  return { hub, server, httpPort, redisUrl, managedRedis, connectors, admin, analytics, log, stop };
+}
+
+/** The admin listener; a taken port fails start-up with the setting to change. */
+async function startAdminListener(
+  config: Readonly<Config>,
+  log: Logger,
+  redisUrl: string,
+  hub: Hub,
+  connectors: readonly Connector[],
+  analytics: Analytics | undefined,
+): Promise<AdminServer> {
+  const retries = async (): Promise<Record<string, number>> => {
+    const out: Record<string, number> = {};
+    for (const v of (await hub.metrics.retries.get()).values) {
+      const c = String(v.labels.connector ?? '');
+      out[c] = (out[c] ?? 0) + v.value;
+    }
+    return out;
+  };
+  try {
+    return await startAdmin({ config, log, redisUrl, hub, connectors, analytics: analytics?.store, retries });
+  } catch (err) {
+    throw new Error(
+      `admin listener could not start on ${config.admin.host}:${config.admin.port} (${(err as Error).message}); set admin.port / PARLEY_ADMIN_PORT`,
+      { cause: err },
+    );
+  }
 }

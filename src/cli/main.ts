@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.ts';
 import { ParleyError } from '../core/errors.ts';
 import { startApp } from '../app.ts';
+import { adminCommand } from './admin.ts';
 import { analyticsCommand } from './analytics.ts';
 
 const USAGE = `usage: parley <command>
@@ -8,6 +9,7 @@ const USAGE = `usage: parley <command>
 commands:
   run        start Parley (embedded Redis unless REDIS_URL is set)
   analytics  usage reports, read-only SQL and erasure (parley analytics help)
+  admin      domains, users, contacts and audit through a running Parley's admin API (parley admin help)
   help       this text`;
 
 async function run(): Promise<void> {
@@ -30,6 +32,7 @@ async function run(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   console.log(`Parley is up: http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${app.httpPort}/healthz (readiness /readyz, metrics /metrics)`);
+  if (app.admin) console.log(`Admin API: http://${config.admin.host}:${app.admin.port}/admin/api/v1 (OpenAPI /admin/api/openapi.json)`);
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -39,6 +42,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return run();
     case 'analytics':
       process.exitCode = await analyticsCommand(argv.slice(1));
+      return;
+    case 'admin':
+      process.exitCode = await adminCommand(argv.slice(1));
       return;
     case 'help':
     case '--help':

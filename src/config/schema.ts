@@ -2,6 +2,8 @@ import os from 'node:os';
 import { z } from 'zod';
 import { PLATFORMS, domainSchema } from '../core/address.ts';
 import { domainRuleSchema } from '../core/policy.ts';
+import { adminConfigSchema } from './admin-schema.ts';
+import { teamsConfigSchema } from './teams-schema.ts';
 import { xmppConfigSchema } from './xmpp-schema.ts';
 
 const port = z.number().int().min(0).max(65535);
@@ -15,6 +17,8 @@ export const configSchema = z.object({
   http: z
     .object({ host: z.string().default('0.0.0.0'), port: port.default(3978) })
     .prefault({}),
+  /** Admin listener: admin API and portal, on its own host and port. */
+  admin: adminConfigSchema,
   redis: z
     .object({
       /** External Redis; without it Parley manages its own redis-server child. */
@@ -109,6 +113,8 @@ export const configSchema = z.object({
         })
         .prefault({}),
       xmpp: xmppConfigSchema,
+      /** Microsoft Teams through a Bot Framework bot on POST /api/messages; see docs/teams.md. */
+      teams: teamsConfigSchema,
       /** SIP SIMPLE through a SIP edge proxy (Kamailio) over SIP-over-WebSocket; see README "Parley behind your own Kamailio". */
       sip: z
         .object({

@@ -1,17 +1,24 @@
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import type { Connector } from '../core/connector.ts';
 import { ConfigError } from '../core/errors.ts';
 import { connectRedis } from '../state/redis.ts';
 import { LoopbackConnector } from './loopback/loopback.ts';
 import { SipConnector } from './sip/index.ts';
+import type { TeamsExperience } from './teams/contract.ts';
+import { TeamsConnector } from './teams/connector.ts';
 import { XmppConnector } from './xmpp/connector.ts';
 
 export { LoopbackConnector } from './loopback/loopback.ts';
 export { SipConnector } from './sip/index.ts';
 export { XmppConnector } from './xmpp/connector.ts';
+export { TeamsConnector } from './teams/connector.ts';
+
+/** Makes the Teams experience (commands, cards) on the connector's Redis connection and key prefix. */
+export type TeamsExperienceFactory = (redis: Redis, keyPrefix: string) => TeamsExperience;
 
 /** The connectors the configuration enables. Each registers through the Connector interface only. */
-export function buildConnectors(config: Readonly<Config>, redisUrl: string): Connector[] {
+export function buildConnectors(config: Readonly<Config>, redisUrl: string, teamsExperience?: TeamsExperienceFactory): Connector[] {
   const list: Connector[] = [];
   const lb = config.connectors.loopback;
   if (lb.enabled) {
@@ -38,7 +45,23 @@ export function buildConnectors(config: Readonly<Config>, redisUrl: string): Con
   const sip = config.connectors.sip;
   if (sip.enabled) {
     const { enabled: _enabled, domains, ...rest } = sip;
-    list.push(new SipConnector({ ...rest, localDomains: domains ?? config.federation.localDomains }));
+    list.push(
+      new SipConnector({
+        ...rest,
+        localDomains: domains ?? config.federation.localDomains,
+        redis: connectRedis(redisUrl, 'parley-sip'),
+        keyPrefix: config.redis.keyPrefix,
+      }),
+    );
+  }
+  const teams = config.connectors.teams;
+  if (teams.enabled) {
+    TeamsConnector.checkConfig(teams, config.developmentMode);
+    if (!teamsExperience) throw new ConfigError('connectors.teams.enabled', 'this build has no Teams experience to run the connector with');
+    // Concurrent turns' small writes (claim, reference, done) go out in shared writes.
+    const redis = connectRedis(redisUrl, 'parley-teams', { enableAutoPipelining: true });
+    const experience = teamsExperience(redis, config.redis.keyPrefix);
+    list.push(new TeamsConnector({ config: teams, developmentMode: config.developmentMode, redis, keyPrefix: config.redis.keyPrefix, experience }));
   }
   return list;
 }

@@ -19,6 +19,8 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: { status: 429, retryable: true, message: 'Destination asked to slow down' },
   OVERLOADED: { status: 503, retryable: true, message: 'Parley is overloaded, try again' },
   SHUTTING_DOWN: { status: 503, retryable: true, message: 'Parley is shutting down' },
+  /** Told to a Teams user whose external contact an administrator revoked (admin API). */
+  CONTACT_REVOKED: { status: 410, retryable: false, message: 'An administrator removed this contact' },
   ACTOR_FAILED: { status: 500, retryable: false, message: 'Processing failed' },
   INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

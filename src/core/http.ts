@@ -12,6 +12,11 @@ export interface HttpResponse {
   status: number;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * A body sent as it is produced (chunked), instead of `body`: backpressure
+   * is honoured; an error thrown by the iterator closes the connection.
+   */
+  stream?: AsyncIterable<Uint8Array>;
 }
 
 export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;

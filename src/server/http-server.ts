@@ -11,6 +11,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** Time allowed for the request body to arrive in full; 408 after. */
   requestTimeoutMs?: number;
+  /** Headers added to every response (404s and 413s included) unless the handler set them. */
+  defaultHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface InjectRequest {
@@ -74,6 +76,8 @@ interface Pending {
   aborted: boolean;
   responded: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** Wakes a streaming response waiting for the socket to drain. */
+  onAbort?: () => void;
 }
 
 type Match = { route: RouteSpec } | { response: HttpResponse };
@@ -136,6 +140,19 @@ export class HttpServer {
 
   /** Runs the routing, limits and handler pipeline without a socket. */
   async inject(input: InjectRequest): Promise<HttpResponse> {
+    return this.withDefaults(await this.injectBare(input));
+  }
+
+  private withDefaults(response: HttpResponse): HttpResponse {
+    const defaults = this.opts.defaultHeaders;
+    if (!defaults) return response;
+    const headers = { ...response.headers };
+    const present = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
+    for (const [k, v] of Object.entries(defaults)) if (!present.has(k.toLowerCase())) headers[k] = v;
+    return { ...response, headers };
+  }
+
+  private async injectBare(input: InjectRequest): Promise<HttpResponse> {
     const { path, query } = splitPath(input.path, input.query);
     const method = input.method.toUpperCase();
     const headers: Record<string, string> = {};
@@ -197,6 +214,7 @@ export class HttpServer {
     res.onAborted(() => {
       pending.aborted = true;
       clearTimeout(pending.timer);
+      pending.onAbort?.();
       this.log.debug({ method, path }, 'request aborted by client');
     });
 
@@ -233,10 +251,15 @@ export class HttpServer {
   }
 
   /** `closeConnection` when the request body may still be in flight, so uWS does not keep draining it. */
-  private send(res: UWS.HttpResponse, pending: Pending, response: HttpResponse, closeConnection: boolean): void {
+  private send(res: UWS.HttpResponse, pending: Pending, bare: HttpResponse, closeConnection: boolean): void {
     if (pending.aborted || pending.responded) return;
+    const response = this.withDefaults(bare);
     pending.responded = true;
     clearTimeout(pending.timer);
+    if (response.stream && response.status !== 204 && response.status !== 304) {
+      void this.sendStream(res, pending, response, response.stream);
+      return;
+    }
     try {
       res.cork(() => {
         res.writeStatus(statusLine(response.status));
@@ -248,6 +271,44 @@ export class HttpServer {
       });
     } catch (err) {
       this.log.error({ err, status: response.status }, 'failed to write http response');
+      if (!pending.aborted) res.close();
+    }
+  }
+
+  /** Writes a streamed body chunk by chunk (chunked encoding), waiting for the socket whenever uWS buffers. */
+  private async sendStream(res: UWS.HttpResponse, pending: Pending, response: HttpResponse, stream: AsyncIterable<Uint8Array>): Promise<void> {
+    const it = stream[Symbol.asyncIterator]();
+    let wake: (() => void) | undefined;
+    pending.onAbort = () => wake?.();
+    try {
+      res.cork(() => {
+        res.writeStatus(statusLine(response.status));
+        for (const [key, value] of Object.entries(response.headers ?? {})) {
+          if (!FRAMING_HEADERS.has(key.toLowerCase())) res.writeHeader(key, value);
+        }
+      });
+      for (;;) {
+        const next = await it.next();
+        if (pending.aborted) break;
+        if (next.done) {
+          res.cork(() => res.end());
+          return;
+        }
+        let ok = true;
+        res.cork(() => (ok = res.write(next.value)));
+        if (!ok) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            res.onWritable(() => (resolve(), true));
+          });
+          wake = undefined;
+          if (pending.aborted) break;
+        }
+      }
+      await it.return?.();
+    } catch (err) {
+      this.log.warn({ err, status: response.status }, 'streamed response failed; closing the connection');
+      await Promise.resolve(it.return?.()).catch(() => undefined);
       if (!pending.aborted) res.close();
     }
   }

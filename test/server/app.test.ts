@@ -20,6 +20,7 @@ describe('the Parley process: health, readiness, metrics and the loopback HTTP i
       dataDir,
       logLevel: 'silent',
       http: { host: '127.0.0.1', port: 0 },
+      admin: { port: 0 },
       redis: { url: redis.url, keyPrefix: `app${Date.now()}` },
       runtime: { shards: 2 },
       connectors: { loopback: { enabled: true, platforms: ['teams', 'xmpp'], sink: 'memory' } },

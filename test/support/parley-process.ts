@@ -17,7 +17,7 @@ export class ParleyProcess {
 
   static async create(env: Record<string, string>): Promise<ParleyProcess> {
     const port = await freePort();
-    return new ParleyProcess({ ...env, PARLEY_HTTP_PORT: String(port), PARLEY_HTTP_HOST: '127.0.0.1' }, port);
+    return new ParleyProcess({ ...env, PARLEY_HTTP_PORT: String(port), PARLEY_HTTP_HOST: '127.0.0.1', PARLEY_ADMIN_PORT: '0' }, port);
   }
 
   get base(): string {

@@ -9,14 +9,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
-import { SipConnector } from '../../src/connectors/sip/index.ts';
+import { SipConnector, type SipConnectorOptions } from '../../src/connectors/sip/index.ts';
 import { freeUdpPort, type Kamailio } from './kamailio.ts';
 
 /** The real SIP connector with the configuration defaults, pointed at the test's edge. */
-export function sipConnectorFor(edge: Kamailio, overrides: Record<string, unknown> = {}): SipConnector {
+export function sipConnectorFor(
+  edge: Kamailio,
+  overrides: Record<string, unknown> = {},
+  state: Pick<SipConnectorOptions, 'redis' | 'keyPrefix'> = {},
+): SipConnector {
   const c = parseConfig({ connectors: { sip: { enabled: true, edgeUrl: edge.wsUrl, reconnectBaseMs: 100, reconnectMaxMs: 1000, requestTimeoutMs: 5000, ...overrides } } });
   const { enabled: _e, domains, ...rest } = c.connectors.sip;
-  return new SipConnector({ ...rest, localDomains: domains ?? ['parley.local'] });
+  return new SipConnector({ ...rest, localDomains: domains ?? ['parley.local'], ...state });
 }
 
 export interface SipsakResult {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { Registerer, RegistererState, UserAgent, type LogLevel } from 'sip.js';
 import type { Platform } from '../../core/address.ts';
 import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort } from '../../core/connector.ts';
@@ -7,6 +8,7 @@ import { errorInfo } from '../../core/errors.ts';
 import { grammarCached, installCachedGrammar } from './grammar.ts';
 import { Inbound } from './inbound.ts';
 import { deliverOne } from './outbound.ts';
+import { SipPresenceBook } from './presence-book.ts';
 import { Publications } from './presence.ts';
 import { uri } from './requests.ts';
 import { Watches } from './watches.ts';
@@ -32,6 +34,9 @@ export interface SipConnectorOptions {
   maxPublications: number;
   maxWatches: number;
   userAgent: string;
+  /** Keeps publications and subscriptions across restarts; without it they live in memory only. */
+  redis?: Redis;
+  keyPrefix?: string;
 }
 
 export interface SipStats {
@@ -67,13 +72,31 @@ export class SipConnector implements Connector {
   private readonly inbound: Inbound;
   private readonly counts = new Map<string, number>();
   private reconnects = 0;
+  private restored = false;
+  private readonly book: SipPresenceBook | undefined;
   private dropped = 0;
 
   constructor(private readonly opts: SipConnectorOptions) {
     this.localDomains = new Set(opts.localDomains);
     const ua = (): UserAgent | undefined => (this.state.state === 'up' ? this.ua : undefined);
-    this.publications = new Publications(ua, { expiresS: opts.publishExpiresS, timeoutMs: opts.requestTimeoutMs, maxUsers: opts.maxPublications });
-    this.watches = new Watches(ua, { emit: (env) => this.emit(env), newId: () => `sip-${randomUUID()}`, log: (m, e) => this.hub?.log.debug(e ?? {}, m) }, { expiresS: opts.subscribeExpiresS, maxWatches: opts.maxWatches });
+    const book = opts.redis ? new SipPresenceBook(opts.redis, opts.keyPrefix ?? 'parley') : undefined;
+    this.book = book;
+    const remember = (what: string, p: Promise<void> | undefined): void =>
+      void p?.catch((err: unknown) => this.hub?.log.warn({ err }, `sip: could not store ${what} for restarts`));
+    this.publications = new Publications(ua, { expiresS: opts.publishExpiresS, timeoutMs: opts.requestTimeoutMs, maxUsers: opts.maxPublications }, (userUri, show, status) =>
+      remember('a publication', book?.savePublication(userUri, show, status)),
+    );
+    this.watches = new Watches(
+      ua,
+      {
+        emit: (env) => this.emit(env),
+        newId: () => `sip-${randomUUID()}`,
+        log: (m, e) => this.hub?.log.debug(e ?? {}, m),
+        saved: (w) => remember('a subscription', book?.saveWatch(w)),
+        forgotten: (local, remote) => remember('a subscription', book?.deleteWatch(local, remote)),
+      },
+      { expiresS: opts.subscribeExpiresS, maxWatches: opts.maxWatches },
+    );
     this.inbound = new Inbound(() => this.hub, { localDomains: this.localDomains, maxBodyBytes: opts.maxBodyBytes }, {
       count: (kind, status) => this.counts.set(`${kind}:${status}`, (this.counts.get(`${kind}:${status}`) ?? 0) + 1),
     });
@@ -180,6 +203,10 @@ export class SipConnector implements Connector {
       if (this.state.state !== 'starting') this.reconnects++;
       this.setState('up');
       await this.publications.refresh(true);
+      if (!this.restored) {
+        this.restored = true;
+        void this.restore();
+      }
     } catch (err) {
       if (this.stopped) return;
       this.setState(this.state.state === 'starting' ? 'starting' : 'reconnecting', (err as Error).message);
@@ -221,6 +248,22 @@ export class SipConnector implements Connector {
     });
   }
 
+  /** Redoes, once per start, the publications and subscriptions of before a restart. */
+  private async restore(): Promise<void> {
+    if (!this.book) return;
+    try {
+      const { publications, watches } = await this.book.load();
+      await this.publications.restore(publications);
+      for (const w of watches) {
+        if (this.stopped) return;
+        if (!this.watches.has(w.local, w.remote)) await this.watches.subscribe(w.local, w.remote, w.localUri, w.remoteUri, false);
+      }
+      if (publications.length + watches.length > 0) this.hub?.log.info({ publications: publications.length, subscriptions: watches.length }, 'sip: presence restored after restart');
+    } catch (err) {
+      this.hub?.log.warn({ err }, 'sip: presence not restored');
+    }
+  }
+
   private emit(env: Envelope): void {
     const hub = this.hub;
     if (!hub) return;
@@ -258,6 +301,7 @@ export class SipConnector implements Connector {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.restored = false;
     if (this.timer) clearTimeout(this.timer);
     if (this.refresher) clearInterval(this.refresher);
     this.timer = undefined;
@@ -268,6 +312,7 @@ export class SipConnector implements Connector {
       await this.registerer?.unregister().catch(() => undefined);
       await ua.stop().catch(() => undefined);
     }
+    this.opts.redis?.disconnect();
     this.setState('stopped');
   }
 }

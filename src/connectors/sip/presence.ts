@@ -23,6 +23,8 @@ export class Publications {
   constructor(
     private readonly ua: () => UserAgent | undefined,
     private readonly opts: { expiresS: number; timeoutMs: number; maxUsers: number },
+    /** Told of each accepted publication, to redo it after a restart. */
+    private readonly onPublished?: (userUri: string, show: Show, status: string | undefined) => void,
   ) {}
 
   get size(): number {
@@ -55,10 +57,19 @@ export class Publications {
       const s = Number.isFinite(expires) && expires > 0 ? expires : this.opts.expiresS;
       this.book.delete(userUri);
       this.book.set(userUri, { show, status, etag: res.header('sip-etag'), expiresAt: Date.now() + s * 1000 });
+      this.onPublished?.(userUri, show, status);
     } else {
       res = { ...res };
     }
     return res;
+  }
+
+  /** Publishes what was published before a restart, unless published since. */
+  async restore(saved: ReadonlyArray<{ userUri: string; show: Show; status?: string | undefined }>): Promise<void> {
+    for (const p of saved) {
+      if (this.book.has(p.userUri)) continue;
+      await this.send(p.userUri, p.show, p.status, undefined);
+    }
   }
 
   /** Refreshes publications that are past half their life; with `all`, republishes everything (after a reconnect). */

@@ -3,6 +3,7 @@ import type { Address } from '../../core/address.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { decodeBody, parseContentType } from './content.ts';
 import { parsePidf } from './pidf.ts';
+import { watchKey, type SavedWatch } from './presence-book.ts';
 import { uri } from './requests.ts';
 
 /** What a subscription attempt came to, as far as the SUBSCRIBE's final response tells. */
@@ -11,6 +12,8 @@ export type SubscribeOutcome = { kind: 'sent' } | { kind: 'declined' } | { kind:
 interface Watch {
   local: Address;
   remote: Address;
+  localUri: string;
+  remoteUri: string;
   subscription: Core.Subscription | undefined;
   /** The contact request awaits its answer (the first NOTIFY that says active or terminated). */
   asking: boolean;
@@ -21,7 +24,14 @@ export interface WatchEvents {
   emit(env: Envelope): void;
   newId(): string;
   log(msg: string, extra?: Record<string, unknown>): void;
+  /** An established subscription, to redo after a restart. */
+  saved?(w: SavedWatch): void;
+  /** A subscription that ended for good (declined, removed, unsubscribed). */
+  forgotten?(local: Address, remote: Address): void;
 }
+
+/** Responses after which a subscription will not be tried again. */
+const FINAL_REFUSALS = new Set([403, 404, 481, 489, 603, 604]);
 
 /**
  * Presence subscriptions of Parley's users to external contacts (RFC 6665 +
@@ -31,6 +41,7 @@ export interface WatchEvents {
  */
 export class Watches {
   private readonly watches = new Map<string, Watch>();
+  private closing = false;
 
   constructor(
     private readonly ua: () => UserAgent | undefined,
@@ -43,7 +54,13 @@ export class Watches {
   }
 
   private key(local: Address, remote: Address): string {
-    return `${local.id}>${remote.id}`;
+    return watchKey(local, remote);
+  }
+
+  /** Drops a watch; `forever` also forgets it for restarts (not while closing: it is to be redone). */
+  private drop(key: string, watch: Watch, forever: boolean): void {
+    if (this.watches.get(key) === watch) this.watches.delete(key);
+    if (forever && !this.closing) this.events.forgotten?.(watch.local, watch.remote);
   }
 
   has(local: Address, remote: Address): boolean {
@@ -57,7 +74,7 @@ export class Watches {
     const existing = this.watches.get(key);
     if (existing?.subscription) return Promise.resolve({ kind: 'sent' });
     if (!existing && this.watches.size >= this.opts.maxWatches) return Promise.resolve({ kind: 'failed', status: 503, reason: 'Too Many Subscriptions' });
-    const watch: Watch = { local, remote, subscription: undefined, asking };
+    const watch: Watch = { local, remote, localUri, remoteUri, subscription: undefined, asking };
     this.watches.set(key, watch);
     const target = uri(remoteUri);
     const headers = ['Event: presence', 'Accept: application/pidf+xml', `Expires: ${this.opts.expiresS}`, `Contact: ${ua.contact.toString()}`];
@@ -71,7 +88,7 @@ export class Watches {
       };
       const failure = (res: Core.IncomingResponse): void => {
         const status = res.message.statusCode ?? 500;
-        if (this.watches.get(key) === watch) this.watches.delete(key);
+        this.drop(key, watch, FINAL_REFUSALS.has(status));
         if (status === 403 || status === 603) settle({ kind: 'declined' });
         else {
           const retryAfter = res.message.getHeader('retry-after');
@@ -89,21 +106,18 @@ export class Watches {
             if (subscription) {
               subscription.autoRefresh = true;
               watch.subscription = subscription;
+              if (!this.closing) this.events.saved?.({ local, remote, localUri, remoteUri });
               subscription.delegate = {
                 onNotify: (r) => {
                   r.accept();
                   this.onNotify(watch, r.message);
                 },
-                onTerminated: () => {
-                  if (this.watches.get(key) === watch) this.watches.delete(key);
-                },
+                onTerminated: () => this.drop(key, watch, false),
               };
             }
             this.onNotify(watch, request.message);
           },
-          onNotifyTimeout: () => {
-            if (this.watches.get(key) === watch) this.watches.delete(key);
-          },
+          onNotifyTimeout: () => this.drop(key, watch, false),
         });
       } catch (err) {
         this.watches.delete(key);
@@ -121,7 +135,7 @@ export class Watches {
       if (/reason\s*=\s*(rejected|noresource|deactivated|giveup)/.test(state) || decision === 'declined') {
         this.events.emit({ ...base, type: 'contact-response', decision });
       }
-      this.watches.delete(this.key(watch.local, watch.remote));
+      this.drop(this.key(watch.local, watch.remote), watch, true);
       return;
     }
     if (state.startsWith('active') && watch.asking) {
@@ -141,6 +155,7 @@ export class Watches {
     const key = this.key(local, remote);
     const w = this.watches.get(key);
     this.watches.delete(key);
+    this.events.forgotten?.(local, remote);
     try {
       w?.subscription?.unsubscribe();
     } catch {
@@ -149,6 +164,7 @@ export class Watches {
   }
 
   clear(): void {
+    this.closing = true;
     for (const w of this.watches.values()) {
       try {
         w.subscription?.dispose();
@@ -157,5 +173,6 @@ export class Watches {
       }
     }
     this.watches.clear();
+    this.closing = false;
   }
 }

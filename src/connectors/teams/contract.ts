@@ -71,6 +71,14 @@ export interface TeamsExperience {
    * activity id -> peer for reply-by-quote).
    */
   recordSent(env: Envelope, plan: OutboundPlan, activityId: string): Promise<void>;
+  /**
+   * Envelopes Parley sends on the Teams user's behalf in answer to `env`
+   * (the profile-response to an external profile-request; accepting a
+   * contact request from someone already asked or accepted). Reads state only,
+   * so it may run before or after `render`; the transport ingests the result
+   * before it acknowledges the delivery of `env` (a failure retries the delivery).
+   */
+  followUps?(env: Envelope): Promise<readonly unknown[]>;
   /** HTTP routes the experience serves (e.g. signed file links), mounted by the connector. */
   routes(): readonly { method: 'GET'; path: string; handler: HttpHandler }[];
 }

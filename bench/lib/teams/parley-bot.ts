@@ -1,0 +1,50 @@
+/**
+ * Parley's Teams ingress for bench/teams.ts, in a process of its own: the
+ * whole app (uWebSockets.js server, hub with its shard workers, Redis
+ * durability) with the Teams connector and the test experience (a message
+ * becomes an im envelope to an XMPP user; the loopback connector plays XMPP).
+ * Env: BENCH_TEAMS_CONFIG, BENCH_REDIS_URL, BENCH_PREFIX, BENCH_REPLIES (1: echo a reply).
+ */
+import { MemorySink } from '../../../analytics/sink.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { startApp } from '../../../src/app.ts';
+import { LoopbackConnector } from '../../../src/connectors/loopback/loopback.ts';
+import { TeamsConnector } from '../../../src/connectors/teams/connector.ts';
+import { json } from '../../../src/core/http.ts';
+import { connectRedis } from '../../../src/state/redis.ts';
+import { TestTeamsExperience } from '../../../test/support/teams-test-experience.ts';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const teams = JSON.parse(process.env.BENCH_TEAMS_CONFIG ?? '{}') as Record<string, unknown>;
+const redisUrl = process.env.BENCH_REDIS_URL ?? '';
+const config = parseConfig({
+  dataDir: mkdtempSync(path.join(os.tmpdir(), 'parley-bench-teams-')),
+  logLevel: 'silent',
+  http: { host: '127.0.0.1', port: 0 },
+  redis: { url: redisUrl, keyPrefix: process.env.BENCH_PREFIX ?? 'bench' },
+  federation: { localDomains: ['parley.local'] },
+  connectors: { teams },
+});
+const loopback = new LoopbackConnector({ platforms: ['xmpp'], sink: 'memory', stream: '', http: false });
+let delivered = 0;
+loopback.onDelivered((d) => {
+  delivered += d.length;
+  loopback.delivered.length = 0;
+});
+const experience = new TestTeamsExperience({ replies: process.env.BENCH_REPLIES === '1' });
+const app = await startApp(config, {
+  sink: new MemorySink(10_000),
+  connectors: (url) => [
+    loopback,
+    new TeamsConnector({ config: config.connectors.teams, developmentMode: false, redis: connectRedis(url, 'bench-teams', { enableAutoPipelining: true }), keyPrefix: config.redis.keyPrefix, experience }),
+  ],
+});
+experience.turns.length = 0;
+setInterval(() => (experience.turns.length = 0), 1000).unref();
+app.server.addRoute({ method: 'GET', path: '/bench/delivered', maxBodyBytes: 0, handler: async () => json(200, { delivered, at: Date.now() }) });
+console.log(`READY ${app.httpPort}`);
+process.on('SIGTERM', () => {
+  void app.stop().finally(() => process.exit(0));
+});

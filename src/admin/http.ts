@@ -1,0 +1,88 @@
+import type { HttpResponse } from '../core/http.ts';
+
+/** Refusals the admin API answers with `{"error":{code,message}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: string[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * Strict CSP for a same-origin SPA without inline scripts or styles; every
+ * admin answer carries these (the listener adds them to 404s as well).
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(value),
+  };
+}
+
+export function errorResponse(err: ApiError): HttpResponse {
+  const body = { error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
+  return jsonResponse(err.status, body, err.headers);
+}
+
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!header) return out;
+  for (const part of header.split(/;\s*/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+export interface CookieOptions {
+  secure: boolean;
+  maxAgeS?: number;
+  path?: string;
+  /** Lax for the short OIDC state cookie (it must survive the provider's top-level redirect back). */
+  sameSite?: 'Strict' | 'Lax';
+}
+
+export function setCookie(name: string, value: string, o: CookieOptions): string {
+  const parts = [`${name}=${value}`, `Path=${o.path ?? '/'}`, 'HttpOnly', `SameSite=${o.sameSite ?? 'Strict'}`];
+  if (o.secure) parts.push('Secure');
+  if (o.maxAgeS !== undefined) parts.push(`Max-Age=${o.maxAgeS}`);
+  return parts.join('; ');
+}
+
+export function clearCookie(name: string, o: CookieOptions): string {
+  return setCookie(name, '', { ...o, maxAgeS: 0 });
+}
+
+/** Query string to a plain object (last value wins). */
+export function queryObject(query: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(query)) out[k] = v;
+  return out;
+}
+
+export function csvOf(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
+  const cell = (v: unknown): string => {
+    const s = v === undefined || v === null ? '' : String(v);
+    // Quote when needed; a leading = + - @ is prefixed so spreadsheets do not run it as a formula.
+    const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
+    return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  };
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+}
