@@ -4,12 +4,18 @@ SHELL := /bin/bash
 NODE_MIN := 20.19
 DEBIAN_PACKAGES := redis-server
 # Real servers the tests start on loopback ports of their own: Prosody (XMPP), Kamailio with
-# sipp / sipsak as external SIP users.
-TEST_DEBIAN_PACKAGES := prosody kamailio kamailio-websocket-modules kamailio-presence-modules sip-tester sipsak
+# sipp / sipsak as external SIP users; Chromium for the portal's browser tests.
+TEST_DEBIAN_PACKAGES := chromium prosody kamailio kamailio-websocket-modules kamailio-presence-modules sip-tester sipsak
 
-.PHONY: deps .deps-system .deps-test run test typecheck lint bench clean
+.PHONY: deps .deps-system .deps-test portal run test typecheck lint bench clean
 
-deps: .deps-system node_modules/.installed
+deps: .deps-system node_modules/.installed portal
+
+# The management portal's single-page app, built into src/portal/dist when its sources change.
+PORTAL_SOURCES := $(shell find src/portal/web -type f 2>/dev/null) src/portal/vite.config.ts
+portal: src/portal/dist/index.html
+src/portal/dist/index.html: node_modules/.installed $(PORTAL_SOURCES)
+	npm run build:portal
 
 .deps-system:
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number);const [x,y]="$(NODE_MIN)".split(".").map(Number);if(a<x||(a===x&&b<y)){console.error("Parley needs Node.js >= $(NODE_MIN), found "+process.versions.node);process.exit(1)}'
@@ -43,4 +49,4 @@ bench: deps .deps-test
 	npm run bench
 
 clean:
-	rm -rf node_modules .parley test-output
+	rm -rf node_modules .parley test-output test-results src/portal/dist

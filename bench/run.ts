@@ -12,6 +12,7 @@ const registry: Record<string, () => Promise<Benchmark>> = {
   sip: () => import('./sip.ts'),
   analytics: () => import('./analytics.ts'),
   teams: () => import('./teams.ts'),
+  portal: () => import('./portal.ts'),
 };
 
 async function main(): Promise<number> {

@@ -101,6 +101,19 @@ export class HttpServer {
     this.routes.set(key, spec);
   }
 
+  /**
+   * Registers a WebSocket endpoint on the same listener (src/server/ws-feed.ts).
+   * uWS matches upgrade requests on `pattern` ahead of the HTTP catch-all.
+   */
+  addWebSocket<T>(pattern: string, behavior: UWS.WebSocketBehavior<T>): void {
+    this.app.ws<T>(pattern, behavior);
+  }
+
+  /** Sends to every WebSocket of this server subscribed to `topic`. */
+  publish(topic: string, message: string): boolean {
+    return this.app.publish(topic, message);
+  }
+
   async listen(): Promise<number> {
     if (this.listenSocket) throw new Error('HttpServer is already listening');
     const { host, port } = this.opts;

@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { AnalyticsStore } from '../../analytics/store.ts';
+import { DEFAULT_DIST, portalRoutes } from '../../src/portal/serve.ts';
+import { HttpServer } from '../../src/server/http-server.ts';
+import { MessageRateFeed } from '../../src/server/ws-feed.ts';
+import { standInAdminApi, type StandIn, type StandInOptions } from './stand-in-api.ts';
+
+export const RESULTS_DIR = path.resolve('test-results/portal');
+
+/** Builds the portal once if src/portal/dist is missing (make test builds it before the tests). */
+export function ensurePortalBuilt(): void {
+  if (existsSync(path.join(DEFAULT_DIST, 'index.html'))) return;
+  const r = spawnSync('npm', ['run', 'build:portal'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run build:portal failed');
+}
+
+export interface PortalServer {
+  url: string;
+  api: StandIn;
+  /** Adds to the message counter behind the live messages-per-minute figure. */
+  countMessages(n: number): void;
+  close(): Promise<void>;
+}
+
+/** The built portal and an admin API (stand-in, real reports over `store`) on one loopback uWS listener, with the live feed. */
+export async function startPortalServer(store: AnalyticsStore, opts: StandInOptions = {}): Promise<PortalServer> {
+  const log = pino({ level: 'silent' });
+  const server = new HttpServer({ host: '127.0.0.1', port: 0, log });
+  for (const r of portalRoutes()) server.addRoute(r);
+  const api = standInAdminApi(store, opts);
+  for (const r of api.routes) server.addRoute(r);
+  let messages = 0;
+  const feed = new MessageRateFeed({ path: '/admin/api/v1/live', count: () => messages, authorize: () => true, log, intervalMs: 200 });
+  feed.attach(server);
+  const port = await server.listen();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    api,
+    countMessages: (n) => {
+      messages += n;
+    },
+    async close() {
+      feed.stop();
+      await server.close();
+    },
+  };
+}
