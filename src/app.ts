@@ -112,7 +112,8 @@ async function startAdminListener(
     return out;
   };
   try {
-    return await startAdmin({ config, log, redisUrl, hub, connectors, analytics: analytics?.store, retries });
+    const messagesTotal = async (): Promise<number> => (await hub.metrics.ingress.get()).values.reduce((sum, v) => sum + v.value, 0);
+    return await startAdmin({ config, log, redisUrl, hub, connectors, analytics: analytics?.store, retries, messagesTotal });
   } catch (err) {
     throw new Error(
       `admin listener could not start on ${config.admin.host}:${config.admin.port} (${(err as Error).message}); set admin.port / PARLEY_ADMIN_PORT`,

@@ -9,7 +9,7 @@ import { SnapshotStore } from '../state/snapshots.ts';
 import { RedisUserDirectory } from '../state/user-directory.ts';
 import { AccountStore } from './accounts.ts';
 import { accountRoutes } from './account-routes.ts';
-import { toRouteSpec, type AnyRoute } from './api.ts';
+import { sessionOf, toRouteSpec, type AnyRoute } from './api.ts';
 import { ClickHouseAuditLog, MemoryAuditLog, type AuditLog } from './audit.ts';
 import { authRoutes } from './auth-routes.ts';
 import type { AdminContext, AdminHub, ConnectorView } from './context.ts';
@@ -20,6 +20,8 @@ import { openApiDocument } from './openapi.ts';
 import { opsRoutes } from './ops-routes.ts';
 import { DeliveryQueues } from './queues.ts';
 import type { ReportRunner } from './reports.ts';
+import { portalRoutes } from '../portal/serve.ts';
+import { MessageRateFeed } from '../server/ws-feed.ts';
 import { OPENAPI_PATH } from './schemas.ts';
 import { SessionStore } from './sessions.ts';
 import { ApiTokenStore } from './tokens.ts';
@@ -36,6 +38,8 @@ export interface AdminOptions {
   /** Overrides the audit log the analytics store would give. */
   audit?: AuditLog;
   retries?: () => Promise<Record<string, number>>;
+  /** Messages ingested so far (a monotonic count), for the portal's live figure. */
+  messagesTotal?: () => Promise<number>;
   /** Bind the socket (default true); tests may use inject() only. */
   listen?: boolean;
   /** Where the setup token is shown besides the log (default stdout). */
@@ -53,6 +57,9 @@ export interface AdminServer {
 }
 
 /** The admin listener: admin API (and later the portal) on a host and port of its own. */
+/** The portal's live messages-per-minute figure (WebSocket), for signed-in sessions. */
+export const LIVE_FEED_PATH = '/admin/api/v1/live';
+
 export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   const { config, log } = opts;
   const prefix = config.redis.keyPrefix;
@@ -100,6 +107,19 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
     maxBodyBytes: 0,
     handler: async () => ({ ...json(200, null), body: document }),
   });
+  // The portal (its built files) and its live figure, on the same listener and behind the same sessions.
+  for (const r of portalRoutes()) server.addRoute(r);
+  const feed = new MessageRateFeed({
+    path: LIVE_FEED_PATH,
+    log,
+    origins: config.admin.origins,
+    count: opts.messagesTotal ?? (() => 0),
+    authorize: async (headers) => {
+      const s = await sessionOf(ctx, { method: 'GET', path: LIVE_FEED_PATH, query: '', headers, body: Buffer.alloc(0) });
+      return s?.data.stage === 'active';
+    },
+  });
+  feed.attach(server);
   const setupToken = await ctx.accounts.setupToken();
   if (setupToken) {
     log.warn({ setupToken }, 'no admin account yet: create the first one with this one-time setup token');
@@ -108,6 +128,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
     try {
       boundPort = await server.listen();
     } catch (err) {
+      feed.stop();
       await queues.close();
       redis.disconnect();
       policyRedis.disconnect();
@@ -127,6 +148,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
     routes,
     setupToken,
     async close() {
+      feed.stop();
       await server.close();
       await queues.close();
       redis.disconnect();

@@ -73,6 +73,22 @@ describe('the admin listener of a running Parley', () => {
     }
     expect((await fetch(`${adm}/healthz`)).status).toBe(404);
     expect((await fetch(`${adm}/loopback/v1/ingest`, { method: 'POST', body: '[]' })).status).toBe(404);
+    // The portal lives on the admin listener only, with its strict CSP.
+    const portal = await fetch(`${adm}/portal/`);
+    expect(portal.status).toBe(200);
+    expect(portal.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(await portal.text()).toMatch(/<script[^>]+src="\/portal\/assets\//);
+    expect((await fetch(`${pub}/portal/`)).status).toBe(404);
+  });
+
+  it('pushes the live message rate over a WebSocket to signed-in sessions only', async () => {
+    const { WebSocket } = await import('ws');
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${adm.replace('http', 'ws')}/admin/api/v1/live`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+    });
+    expect(refused).toBe(401);
   });
 
   it('first admin over sockets; changes land in the ClickHouse audit table; reports answer in JSON and CSV alike', async () => {
