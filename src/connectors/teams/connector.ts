@@ -100,7 +100,7 @@ export class TeamsConnector implements Connector {
     if (!auth.authEnabled) this.state = { state: 'up', since: Date.now(), detail: 'development mode: authentication disabled' };
     else await this.checkCredentials();
     // Signing keys are loaded now, so the first activity does not pay for it (a failure is retried on use).
-    await auth.metadata.refresh().catch(() => undefined);
+    if (auth.authEnabled) await auth.metadata.refresh().catch(() => undefined);
   }
 
   /** Up once the bot gets a token for the Bot Connector; down (and rechecked) while it cannot. */
