@@ -48,7 +48,12 @@ interface ReportDef<P extends z.ZodType, R extends z.ZodType> {
   sql: Record<Source, string>;
 }
 
-const RAW_WHERE = `ts >= toDateTime64({from:Date}, 3, 'UTC') AND ts < toDateTime64({to:Date}, 3, 'UTC')
+/**
+ * The day of `ts` (UTC column) bounds the range: the same rows as comparing `ts`
+ * itself, and it lets the monthly report match message_log's aggregate
+ * projection (keyed by tenant and toDate(ts)).
+ */
+const RAW_WHERE = `toDate(ts) >= {from:Date} AND toDate(ts) < {to:Date}
   AND ({tenant:String} = '' OR tenant = {tenant:String})`;
 const ROLLUP_WHERE = `day >= {from:Date} AND day < {to:Date} AND ({tenant:String} = '' OR tenant = {tenant:String})`;
 
@@ -60,7 +65,8 @@ export const REPORTS = {
     params: baseParams,
     row: monthRow,
     sql: {
-      raw: `SELECT toString(toStartOfMonth(ts)) AS month, uniqCombinedArray(14)([sender, receiver]) AS users, count() AS messages
+      // Answered from the tenant_day_users projection (schema migration 5): keep these expressions.
+      raw: `SELECT toString(toStartOfMonth(toDate(ts))) AS month, uniqCombinedArray(14)([sender, receiver]) AS users, count() AS messages
         FROM message_log WHERE ${RAW_WHERE} GROUP BY month ORDER BY month`,
       rollup: `SELECT toString(toStartOfMonth(day)) AS month, uniqCombinedMerge(14)(users) AS users, sum(messages) AS messages
         FROM tenant_daily WHERE ${ROLLUP_WHERE} GROUP BY month ORDER BY month`,

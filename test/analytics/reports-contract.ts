@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../../analytics/rows.ts';
-import { REPORT_NAMES, trailingYear, type Source } from '../../analytics/reports.ts';
+import { REPORT_NAMES, REPORTS, trailingYear, type Source } from '../../analytics/reports.ts';
+import { TENANT_DAY_PROJECTION } from '../../analytics/schema.ts';
 import type { MetadataEvent } from '../../src/core/metadata.ts';
 import type { TestDb } from './support.ts';
 import { generate, oracle, type Range } from './synthetic.ts';
@@ -77,6 +78,15 @@ export function reportsContract(name: string, open: () => Promise<TestDb>, skip 
       for (const name of REPORT_NAMES) {
         const p = { ...range, domain: 'partner.example', user: 'u3@corp.local' };
         expect(await t.store.report(name, p, 'raw')).toEqual(await t.store.report(name, p, 'rollup'));
+      }
+    });
+
+    it('the raw monthly report is answered from message_log\'s tenant_day_users projection, for one tenant or all', async () => {
+      for (const tenant of ['', 'acme']) {
+        const plan = await t.db.query<{ explain: string }>(`EXPLAIN ${REPORTS.monthly.sql.raw}`, { ...range, tenant });
+        expect(plan.map((r) => r.explain).join('\n')).toContain(`ReadFromMergeTree (${TENANT_DAY_PROJECTION})`);
+        const scan = await t.db.query(`${REPORTS.monthly.sql.raw} SETTINGS optimize_use_projections = 0`, { ...range, tenant });
+        expect(await t.store.report('monthly', { ...range, tenant }, 'raw')).toEqual(scan.map((r) => ({ ...r, users: Number(r.users), messages: Number(r.messages) })));
       }
     });
 
