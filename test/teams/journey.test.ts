@@ -180,6 +180,16 @@ describe('teams journey: a Teams user and an XMPP user, end to end', () => {
 
     const vc = await bob.client.iqCaller.request(xml('iq', { type: 'get', to: ALICE }, xml('vCard', { xmlns: 'vcard-temp' })), 15_000);
     expect(vc.getChild('vCard', 'vcard-temp')?.getChildText('FN')).toBe('Alice Smith');
+    // Bob is an accepted contact, so he also gets her email; someone who is not gets only the name.
+    expect(vc.getChild('vCard', 'vcard-temp')?.getChild('EMAIL')?.getChildText('USERID')).toBe('alice@contoso.com');
+    const carol = await xmppUser(s.prosody, 'ext2');
+    try {
+      const vc2 = await carol.client.iqCaller.request(xml('iq', { type: 'get', to: ALICE }, xml('vCard', { xmlns: 'vcard-temp' })), 15_000);
+      expect(vc2.getChild('vCard', 'vcard-temp')?.getChildText('FN')).toBe('Alice Smith');
+      expect(vc2.getChild('vCard', 'vcard-temp')?.getChild('EMAIL')).toBeUndefined();
+    } finally {
+      await carol.stop();
+    }
   }, 30_000);
 
   let room = '';
