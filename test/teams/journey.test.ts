@@ -55,6 +55,7 @@ describe('teams journey: a Teams user and an XMPP user, end to end', () => {
     // Like a real client, Bob asks back; Alice already has him, so Parley accepts without a card.
     await bob.client.send(xml('presence', { to: ALICE, type: 'subscribe' }));
     await bob.waitFor((el) => el.name === 'presence' && el.attrs.type === 'subscribed' && fromAlice(el), 'subscribed back');
+    expect(s.stand.sent.slice(n).filter((p) => shownText(p).includes('Action.Submit'))).toEqual([]);
   }, 60_000);
 
   it('chat both ways: Teams text and HTML reach the XMPP body; an XMPP message shows with its sender', async () => {
