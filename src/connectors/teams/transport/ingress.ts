@@ -117,7 +117,8 @@ export class TeamsIngress {
       return errorAnswer(403, 'FORBIDDEN', verdict.reason);
     }
     const conversationId = activity.conversation?.id;
-    const dedupe = activity.id && conversationId ? { conversationId, activityId: activity.id } : undefined;
+    const activityId = redeliveryKey(activity);
+    const dedupe = activityId && conversationId ? { conversationId, activityId } : undefined;
     if (dedupe) {
       const prior = await this.d.store.claim(dedupe.conversationId, dedupe.activityId, PROCESSING_TTL_MS);
       if (prior) {
@@ -181,4 +182,17 @@ export class TeamsIngress {
       }
     }
   }
+}
+
+/**
+ * What makes an activity the same one again. Teams gives an edit or a delete
+ * the id of the message it changes (and every edit of it the same id), so
+ * only a message is known by its id alone; the others add their type and
+ * timestamp, which a redelivery repeats unchanged.
+ */
+export function redeliveryKey(activity: Activity): string | undefined {
+  if (!activity.id) return undefined;
+  if (activity.type === 'message') return activity.id;
+  const ts = activity.timestamp === undefined ? '' : String(activity.timestamp instanceof Date ? activity.timestamp.toISOString() : activity.timestamp);
+  return `${activity.type}|${activity.id}|${ts}`.slice(0, 512);
 }
