@@ -208,7 +208,7 @@ describe('the portal against a running Parley', () => {
     await mallory.client.send(xml('message', { to: 'alice@parley.local', type: 'chat', id: 'after-1' }, xml('body', {}, 'let me in')));
     const err = await stanzaError(mallory, 'after-1');
     expect(err.getChild('error')?.getChild('policy-violation', STANZAS)).toBeDefined();
-    // A second message, to a user on the other shard's side of the hash, is refused too (every shard has the new rule).
+    // A second user's actor (actors are spread over the 2 shards) refuses too.
     await mallory.client.send(xml('message', { to: 'bob@parley.local', type: 'chat', id: 'after-2' }, xml('body', {}, 'or you')));
     await stanzaError(mallory, 'after-2');
     await new Promise((r) => setTimeout(r, 500));
@@ -263,6 +263,7 @@ describe('the portal against a running Parley', () => {
     await open(page, 'audit');
     await expect.poll(() => page.locator('tbody tr').first().textContent()).toContain('contact.revoke');
     expect(await page.locator('tbody tr', { hasText: 'user.federation' }).first().textContent()).toContain('bob@parley.local');
+    await shot(page, 'audit-after-revoke');
   });
 
   it('shows the connectors page and the Overview of the real stack', async () => {
