@@ -121,9 +121,12 @@ async function call<T>(method: string, path: string, body?: unknown, query?: Que
     data = undefined;
   }
   if (!res.ok) {
-    if (res.status === 401 && path !== ROUTES.session && path !== ROUTES.login) onUnauthorized();
     const err = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
-    const message = err?.message ? `${err.message}. ${advice(res.status)}` : advice(res.status);
+    // A wrong password or code is a 401 too, but the session (if any) lives on: stay on the form and say so.
+    const wrongSecret = err?.code === 'INVALID_CODE' || err?.code === 'INVALID_CREDENTIALS';
+    if (res.status === 401 && !wrongSecret && path !== ROUTES.session && path !== ROUTES.login) onUnauthorized();
+    const hint = wrongSecret ? 'Check it and try again.' : advice(res.status);
+    const message = err?.message ? `${err.message}. ${hint}` : hint;
     throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, message);
   }
   return data as T;
