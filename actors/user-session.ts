@@ -8,6 +8,8 @@ export type ContactState = 'pending-out' | 'pending-in' | 'accepted';
 export interface Contact {
   state: ContactState;
   since: number;
+  /** Who sent the first request: the internal user (`out`) or the external party (`in`). */
+  askedBy?: 'out' | 'in';
 }
 
 /**
@@ -33,7 +35,7 @@ function applyContact(state: UserState, env: Envelope, outbound: boolean, now: n
   const current = state.contacts[peer];
   if (env.type === 'contact-request') {
     if (current?.state === 'accepted') return state;
-    const next: Contact = { state: outbound ? 'pending-out' : 'pending-in', since: now };
+    const next: Contact = { state: outbound ? 'pending-out' : 'pending-in', since: now, askedBy: current?.askedBy ?? (outbound ? 'out' : 'in') };
     return { ...state, contacts: withContact(state.contacts, peer, next) };
   }
   if (env.type === 'contact-response') {
@@ -42,7 +44,7 @@ function applyContact(state: UserState, env: Envelope, outbound: boolean, now: n
       return current?.state === 'accepted' ? state : undefined;
     }
     const next: Contact | undefined =
-      env.decision === 'accepted' ? { state: 'accepted', since: current?.since ?? now } : undefined;
+      env.decision === 'accepted' ? { state: 'accepted', since: current?.since ?? now, ...(current?.askedBy ? { askedBy: current.askedBy } : {}) } : undefined;
     return { ...state, contacts: withContact(state.contacts, peer, next) };
   }
   return state;

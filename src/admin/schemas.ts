@@ -230,7 +230,7 @@ export const contactSchema = z.object({
   state: z.enum(['pending-out', 'pending-in', 'accepted']),
   /** When the relationship entered its current state (ms). */
   since: epochMs,
-  /** `user`: the Teams user asked first (pending-out before acceptance); `contact`: the external party did. Unknown once accepted. */
+  /** `user`: the Teams user asked first; `contact`: the external party did; `unknown` for contacts made before Parley kept track. */
   askedFirst: z.enum(['user', 'contact', 'unknown']),
 });
 export type Contact = z.infer<typeof contactSchema>;

@@ -22,7 +22,7 @@ import {
 
 /** The persisted part of the user session actor's state we read (actors/user-session.ts). */
 interface StoredUserState {
-  contacts?: Record<string, { state: Contact['state']; since: number }>;
+  contacts?: Record<string, { state: Contact['state']; since: number; askedBy?: 'out' | 'in' }>;
 }
 
 function domainOf(id: string): string {
@@ -57,7 +57,7 @@ export function userRoutes(ctx: AdminContext): AnyRoute[] {
     for (const [key, c] of Object.entries(state?.contacts ?? {})) {
       const peer = splitKey(key);
       if (!peer) continue;
-      out.push({ address: peer.id, platform: peer.platform, domain: domainOf(peer.id), state: c.state, since: c.since, askedFirst: ASKED[c.state] });
+      out.push({ address: peer.id, platform: peer.platform, domain: domainOf(peer.id), state: c.state, since: c.since, askedFirst: c.askedBy === 'out' ? 'user' : c.askedBy === 'in' ? 'contact' : ASKED[c.state] });
     }
     return out.sort((a, b) => a.address.localeCompare(b.address));
   };

@@ -90,7 +90,7 @@ describe('admin API controls the running hub', () => {
     }
     const list = (await rig.call('GET', `/users/contacts?id=${me.id}`, { session: admin })).json<{ contacts: Array<Record<string, unknown>> }>();
     expect(list.contacts).toEqual([
-      expect.objectContaining({ address: asked.id, platform: 'xmpp', domain: 'partner.example', state: 'accepted', askedFirst: 'unknown' }),
+      expect.objectContaining({ address: asked.id, platform: 'xmpp', domain: 'partner.example', state: 'accepted', askedFirst: 'user' }),
       expect.objectContaining({ address: asker.id, platform: 'xmpp', state: 'pending-in', askedFirst: 'contact' }),
     ]);
     const revoke = await rig.call('POST', '/users/contacts/revoke', { session: admin, body: { user: me.id, platform: 'xmpp', address: asked.id } });

@@ -238,12 +238,12 @@ describe('user session behaviour', () => {
 
   it('marks an outbound contact request pending-out', () => {
     const r = run(initial(), sample('contact-request', { from: alice, to: bob }));
-    expect(r.state.contacts).toEqual({ [bobKey]: { state: 'pending-out', since: NOW } });
+    expect(r.state.contacts).toEqual({ [bobKey]: { state: 'pending-out', since: NOW, askedBy: 'out' } });
   });
 
   it('marks an inbound contact request pending-in, keyed by the external sender', () => {
     const r = run(initial(), sample('contact-request', { from: bob, to: alice }));
-    expect(r.state.contacts).toEqual({ [bobKey]: { state: 'pending-in', since: NOW } });
+    expect(r.state.contacts).toEqual({ [bobKey]: { state: 'pending-in', since: NOW, askedBy: 'in' } });
   });
 
   it('moves pending-out to accepted on an inbound accept, keeping since', () => {
@@ -258,6 +258,13 @@ describe('user session behaviour', () => {
     const start: UserState = { contacts: { [bobKey]: { state: 'pending-in', since: 7 } }, recent: [] };
     const r = run(start, { ...sample('contact-response', { from: alice, to: bob }), decision: 'accepted' });
     expect(r.state.contacts[bobKey]).toEqual({ state: 'accepted', since: 7 });
+  });
+
+  it('remembers who asked first through the acceptance', () => {
+    const asked = run(initial(), sample('contact-request', { from: alice, to: bob })).state;
+    expect(asked.contacts[bobKey]?.askedBy).toBe('out');
+    const accepted = run(asked, { ...sample('contact-response', { id: 'r9', from: bob, to: alice }), decision: 'accepted' }).state;
+    expect(accepted.contacts[bobKey]).toMatchObject({ state: 'accepted', askedBy: 'out' });
   });
 
   it.each(['declined', 'removed'] as const)('removes the contact on %s, in either direction', (decision) => {
