@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { richTextSchema, toPlainText, type RichText } from '../../src/core/richtext.ts';
 import { decodeEntities, htmlToRichText, MAX_HTML_CHARS } from '../../src/connectors/teams/experience/html.ts';
-import { richTextToHtml } from '../../src/connectors/teams/experience/html-writer.ts';
+import { richTextToHtml } from '../../src/core/richtext-html.ts';
 
 const parse = (h: string): RichText => {
   const { body } = htmlToRichText(h);

@@ -1,4 +1,5 @@
 import { TextDecoder } from 'node:util';
+import { escapeHtml, richTextToHtml } from '../../core/richtext-html.ts';
 import { fromPlainText, toPlainText, type Block, type Inline, type Mark, type RichText } from '../../core/richtext.ts';
 
 /**
@@ -48,9 +49,6 @@ function unescapeHtml(s: string): string {
   });
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&${({ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '#39' } as Record<string, string>)[c]};`);
-}
 
 const MARK_TAGS: Record<string, Mark> = { b: 'bold', strong: 'bold', i: 'italic', em: 'italic', s: 'strike', strike: 'strike', del: 'strike', code: 'code', tt: 'code' };
 const BLOCK_TAGS = new Set(['p', 'div', 'blockquote', 'pre', 'ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'body', 'html', 'table', 'tr']);
@@ -143,43 +141,6 @@ export function htmlToRichText(html: string): RichText {
   return { blocks: blocks.slice(0, 1000) };
 }
 
-function inlineHtml(nodes: readonly Inline[]): string {
-  let out = '';
-  for (const n of nodes) {
-    if (n.t === 'br') out += '<br>';
-    else if (n.t === 'link') out += `<a href="${escapeHtml(n.href)}">${escapeHtml(n.v || n.href)}</a>`;
-    else if (n.t === 'mention') out += `<b>${escapeHtml(n.v.startsWith('@') ? n.v : `@${n.v}`)}</b>`;
-    else {
-      let v = escapeHtml(n.v);
-      for (const mk of n.marks ?? []) {
-        const tag = mk === 'bold' ? 'b' : mk === 'italic' ? 'i' : mk === 'strike' ? 's' : 'code';
-        v = `<${tag}>${v}</${tag}>`;
-      }
-      out += v;
-    }
-  }
-  return out;
-}
-
-export function richTextToHtml(rt: RichText): string {
-  return rt.blocks
-    .map((b) => {
-      switch (b.t) {
-        case 'p':
-          return `<p>${inlineHtml(b.c)}</p>`;
-        case 'quote':
-          return `<blockquote>${inlineHtml(b.c)}</blockquote>`;
-        case 'pre':
-          return `<pre>${escapeHtml(b.v)}</pre>`;
-        case 'list': {
-          const tag = b.ordered ? 'ol' : 'ul';
-          return `<${tag}>${b.items.map((i) => `<li>${inlineHtml(i)}</li>`).join('')}</${tag}>`;
-        }
-      }
-    })
-    .join('');
-}
-
 /** True when the text has formatting plain text would lose. */
 export function isRich(rt: RichText): boolean {
   return rt.blocks.some((b) => b.t !== 'p' || b.c.some((n) => n.t === 'link' || n.t === 'mention' || (n.t === 'text' && (n.marks?.length ?? 0) > 0)));
@@ -192,4 +153,4 @@ export function bodyToRichText(byteString: string, contentType: ContentType): Ri
   return undefined;
 }
 
-export { toPlainText };
+export { escapeHtml, richTextToHtml, toPlainText };

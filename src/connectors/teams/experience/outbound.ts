@@ -5,7 +5,7 @@ import type { OutboundPlan } from '../contract.ts';
 import { displayAddress } from './addresses.ts';
 import { contactRequestCard, fileCard, PLATFORM_LABEL, presenceLabel, profileCard, who } from './cards.ts';
 import type { ExperienceContext } from './context.ts';
-import { richTextToHtml } from './html-writer.ts';
+import { richTextToHtml } from '../../../core/richtext-html.ts';
 import { followUpId, isTurnId } from './ids.ts';
 import { esc, say, showCard } from './replies.ts';
 import { excerptOf } from './turn.ts';

@@ -2,7 +2,7 @@ import type { Activity, Attachment } from 'botbuilder';
 import type { IngestAck } from '../../../core/connector.ts';
 import type { Envelope } from '../../../core/envelope.ts';
 import type { TurnPlan } from '../contract.ts';
-import { escapeHtml } from './html-writer.ts';
+import { escapeHtml } from '../../../core/richtext-html.ts';
 
 /** Bot messages: HTML (`textFormat: xml`) built from escaped parts, and cards. */
 export function say(html: string): Partial<Activity> {

@@ -1,6 +1,10 @@
-import type { Inline, RichText } from '../../../core/richtext.ts';
+import type { Inline, RichText } from './richtext.ts';
 
-/** Parley rich text -> Teams HTML: every character of text and attribute that HTML gives meaning to is escaped. */
+/**
+ * Parley rich text -> a small HTML subset (Teams messages, SIP text/html):
+ * every character of text and attribute that HTML gives meaning to is
+ * escaped, and only http(s) and mailto links become anchors.
+ */
 const LINK_OK = /^(https?:|mailto:)/i;
 
 export function escapeHtml(s: string): string {
@@ -34,7 +38,7 @@ function inlineHtml(nodes: readonly Inline[]): string {
   return out;
 }
 
-/** Rich text as Teams HTML (textFormat `xml`); every text character escaped. */
+/** Rich text as HTML; every text character escaped. */
 export function richTextToHtml(rt: RichText): string {
   return rt.blocks
     .map((b) => {
