@@ -1,61 +1,20 @@
-import http from 'node:http';
-import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/state/managed-redis.ts';
+import { startIdp, type TestIdp } from '../support/oidc-provider.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { cookieOf, startRig, type AdminRig } from './support.ts';
 
 const GROUPS: Record<string, string[]> = { alice: ['staff', 'parley-admins'], bob: ['parley-analysts'], carol: ['staff'] };
 
-/** A real OpenID Connect provider (oidc-provider) whose login step picks the test's chosen account. */
-async function startProvider(port: number, redirectUri: string): Promise<{ issuer: string; choose(a: string): void; close(): Promise<void> }> {
-  const issuer = `http://127.0.0.1:${port}`;
-  let next = 'alice';
-  const provider = new Provider(issuer, {
-    clients: [{ client_id: 'parley', client_secret: 'parley-secret-parley-secret-parley-secret', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
-    pkce: { required: () => true },
-    scopes: ['openid', 'profile', 'groups'],
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], groups: ['groups'] },
-    findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, preferred_username: id, name: id.toUpperCase(), groups: GROUPS[id] ?? [] }) }),
-    loadExistingGrant: async (ctx) => {
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client?.clientId as string, accountId: ctx.oidc.session?.accountId as string });
-      grant.addOIDCScope('openid profile groups');
-      await grant.save();
-      return grant;
-    },
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-  });
-  const callback = provider.callback();
-  const server = http.createServer((req, res) => {
-    if (req.url?.startsWith('/interaction/')) {
-      void provider.interactionFinished(req, res, { login: { accountId: next } }, { mergeWithLastSubmission: false }).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      });
-      return;
-    }
-    callback(req, res);
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    issuer,
-    choose: (a) => {
-      next = a;
-    },
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
 describe('sign-in through OpenID Connect (authorization code + PKCE) against a real provider', () => {
   let redis: TestRedis;
   let rig: AdminRig;
-  let idp: Awaited<ReturnType<typeof startProvider>>;
+  let idp: TestIdp;
   const redirectUri = 'http://127.0.0.1:3979/admin/api/v1/auth/oidc/callback';
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    idp = await startProvider(await freePort(), redirectUri);
+    idp = await startIdp(await freePort(), redirectUri, GROUPS, 'parley-secret-parley-secret-parley-secret');
     rig = await startRig(redis.url, {
       admin: {
         oidc: {

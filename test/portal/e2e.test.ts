@@ -18,7 +18,7 @@ import { until } from '../support/hub.ts';
 import { startProsody, type TestProsody } from '../support/prosody.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { alice, ext, xmppUser, type TestXmppUser } from '../support/xmpp.ts';
-import { startIdp, type TestIdp } from './e2e-idp.ts';
+import { startIdp, type TestIdp } from '../support/oidc-provider.ts';
 import { ensurePortalBuilt, RESULTS_DIR } from './harness.ts';
 
 const SHOTS = path.join(RESULTS_DIR, 'e2e');

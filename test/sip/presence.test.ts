@@ -1,36 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { teamsUser, until } from '../support/hub.ts';
-import { registerUser, sendRaw, sippAnswer, Sipp } from '../support/sip.ts';
+import { acceptingWatcherTarget, registerUser, sendRaw, sippAnswer, Sipp } from '../support/sip.ts';
 import { sipUser, useSipEnv } from '../support/sip-env.ts';
-
-const pidf = (entity: string, basic: string, activity: string, note: string): string =>
-  `<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${entity}"><tuple id="t1"><status><basic>${basic}</basic></status><note>${note}</note></tuple><dm:person id="p1"><rpid:activities>${activity}</rpid:activities></dm:person></presence>`;
-
-/** A SIP user that accepts a presence subscription (202) and notifies its state (NOTIFY, active, PIDF). */
-const acceptingWatcherTarget = (user: string): string => `
-  <recv request="SUBSCRIBE" rrs="true">
-    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/></action>
-  </recv>
-  ${sippAnswer(202, 'Accepted', 'Expires: 3600\n')}
-  <pause milliseconds="100"/>
-  <send><![CDATA[
-NOTIFY [next_url] SIP/2.0
-Via: SIP/2.0/UDP [local_ip]:[local_port];branch=[branch]
-[routes]
-From: <sip:${user}@partner.example>;tag=[pid]SIPpTag01[call_number]
-To: [$from]
-Call-ID: [call_id]
-CSeq: 1 NOTIFY
-Max-Forwards: 70
-Contact: <sip:${user}@[local_ip]:[local_port]>
-Event: presence
-Subscription-State: active;expires=3600
-Content-Type: application/pidf+xml
-Content-Length: [len]
-
-${pidf(`sip:${user}@partner.example`, 'open', '<rpid:away/>', 'Back at 3')}
-]]></send>
-  <recv response="200"/>`;
 
 describe('SIP presence and contact requests through a real Kamailio', () => {
   const ctx = useSipEnv();

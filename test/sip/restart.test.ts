@@ -4,34 +4,8 @@ import { connectRedis } from '../../src/state/redis.ts';
 import { startTestHub, teamsUser, until, type TestHub } from '../support/hub.ts';
 import { Kamailio } from '../support/kamailio.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
-import { registerUser, sippAnswer, Sipp, sipConnectorFor } from '../support/sip.ts';
+import { acceptingWatcherTarget, registerUser, sippAnswer, Sipp, sipConnectorFor } from '../support/sip.ts';
 import { sipUser } from '../support/sip-env.ts';
-
-/** A SIP user that accepts each presence subscription and notifies `away` with the call's number in the note. */
-const acceptingUser = (user: string): string => `
-  <recv request="SUBSCRIBE" rrs="true">
-    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/></action>
-  </recv>
-  ${sippAnswer(202, 'Accepted', 'Expires: 3600\n')}
-  <pause milliseconds="100"/>
-  <send><![CDATA[
-NOTIFY [next_url] SIP/2.0
-Via: SIP/2.0/UDP [local_ip]:[local_port];branch=[branch]
-[routes]
-From: <sip:${user}@partner.example>;tag=[pid]SIPpTag01[call_number]
-To: [$from]
-Call-ID: [call_id]
-CSeq: 1 NOTIFY
-Max-Forwards: 70
-Contact: <sip:${user}@[local_ip]:[local_port]>
-Event: presence
-Subscription-State: active;expires=3600
-Content-Type: application/pidf+xml
-Content-Length: [len]
-
-<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:${user}@partner.example"><tuple id="t1"><status><basic>open</basic></status><note>call [call_number]</note></tuple><dm:person id="p1"><rpid:activities><rpid:away/></rpid:activities></dm:person></presence>
-]]></send>
-  <recv response="200"/>`;
 
 describe('SIP presence across a Parley restart', () => {
   let edge: Kamailio;
@@ -60,7 +34,7 @@ describe('SIP presence across a Parley restart', () => {
   it('an accepted contact keeps flowing: after the restart Parley subscribes again and the contact presence reaches Teams', async () => {
     const dave = await Sipp.create();
     try {
-      dave.start(acceptingUser('dave'), ['-m', '2']);
+      dave.start(acceptingWatcherTarget('dave', 'call [call_number]'), ['-m', '2']);
       registerUser(edge, 'dave', 'partner.example', dave.port);
       const first = await start();
       t = first.t;

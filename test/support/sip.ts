@@ -234,3 +234,36 @@ Content-Length: 0
   if (r.status !== 0) throw new Error(`REGISTER of ${user}@${domain} failed (${r.status}): ${r.stdout.slice(-2000)} ${r.stderr}`);
 }
 
+/** PIDF for a presence state (basic open/closed, an RPID activity element, a note). */
+export const pidf = (entity: string, basic: string, activity: string, note: string): string =>
+  `<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${entity}"><tuple id="t1"><status><basic>${basic}</basic></status><note>${note}</note></tuple><dm:person id="p1"><rpid:activities>${activity}</rpid:activities></dm:person></presence>`;
+
+/**
+ * A sipp scenario for a SIP user that accepts a presence subscription (202)
+ * and notifies its state (NOTIFY, active, PIDF `away` with the given note;
+ * sipp keywords such as [call_number] work in it).
+ */
+export const acceptingWatcherTarget = (user: string, note = 'Back at 3'): string => `
+  <recv request="SUBSCRIBE" rrs="true">
+    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="from"/></action>
+  </recv>
+  ${sippAnswer(202, 'Accepted', 'Expires: 3600\n')}
+  <pause milliseconds="100"/>
+  <send><![CDATA[
+NOTIFY [next_url] SIP/2.0
+Via: SIP/2.0/UDP [local_ip]:[local_port];branch=[branch]
+[routes]
+From: <sip:${user}@partner.example>;tag=[pid]SIPpTag01[call_number]
+To: [$from]
+Call-ID: [call_id]
+CSeq: 1 NOTIFY
+Max-Forwards: 70
+Contact: <sip:${user}@[local_ip]:[local_port]>
+Event: presence
+Subscription-State: active;expires=3600
+Content-Type: application/pidf+xml
+Content-Length: [len]
+
+${pidf(`sip:${user}@partner.example`, 'open', '<rpid:away/>', note)}
+]]></send>
+  <recv response="200"/>`;
