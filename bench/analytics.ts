@@ -21,6 +21,7 @@ import type { MetadataEvent } from '../src/core/metadata.ts';
 import { machineInfo } from './lib/env.ts';
 import { round } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
+import { generateMessageLogSql } from './lib/message-log-sql.ts';
 
 const num = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -78,38 +79,6 @@ function ingestEvents(n: number): MetadataEvent[] {
     };
   }
   return out;
-}
-
-/** Rows generated inside ClickHouse: 12 months, 2 tenants, 200 partner domains, 3 platforms, 250k users. */
-function generateSql(rows: number, offset: number): string {
-  return `INSERT INTO message_log
-  SELECT
-    toDateTime64(toUnixTimestamp(toDateTime(toStartOfMonth(now()) - toIntervalMonth(11))) + (cityHash64(number, 1) % span), 3, 'UTC') AS ts,
-    if(number % 2 = 0, 'acme', 'globex') AS tenant,
-    concat('m', toString(number)) AS message_id,
-    concat('c', toString(cityHash64(number, 2) % 1000000)) AS chat_id,
-    ['im','im','im','im','presence','typing','reaction','file'][1 + number % 8] AS type,
-    if(outbound, local_user, ext_user) AS sender,
-    if(outbound, ext_user, local_user) AS receiver,
-    if(outbound, 'parley.local', ext_domain) AS sender_domain,
-    if(outbound, ext_domain, 'parley.local') AS receiver_domain,
-    if(outbound, 'teams', ext_platform) AS sender_platform,
-    if(outbound, ext_platform, 'teams') AS receiver_platform,
-    if(outbound, 'outbound', 'inbound') AS direction,
-    'delivered' AS outcome,
-    '' AS reason
-  FROM (
-    SELECT number + ${offset} AS number,
-      toUInt64(toUnixTimestamp(now()) - toUnixTimestamp(toDateTime(toStartOfMonth(now()) - toIntervalMonth(11)))) AS span,
-      cityHash64(number, 3) % 3 != 0 AS outbound,
-      concat('u', toString(cityHash64(number, 4) % ${P.internalUsers}), '@parley.local') AS local_user,
-      cityHash64(number, 5) % ${P.externalDomains} AS d,
-      concat('e', toString(cityHash64(number, 6) % ${P.externalUsers}), '@d', toString(d), '.example') AS ext_user,
-      concat('d', toString(d), '.example') AS ext_domain,
-      if(d % 2 = 0, 'xmpp', 'sip') AS ext_platform
-    FROM numbers(${rows})
-  )
-  SETTINGS insert_deduplicate = 0`;
 }
 
 async function timeIt(fn: () => Promise<unknown>): Promise<number> {
@@ -185,7 +154,7 @@ export async function run(): Promise<void> {
     const chunk = 10_000_000;
     const g0 = performance.now();
     for (let off = 0; off < P.reportRows; off += chunk) {
-      await db.command(generateSql(Math.min(chunk, P.reportRows - off), off));
+      await db.command(generateMessageLogSql(Math.min(chunk, P.reportRows - off), off, P));
       process.stdout.write(`  generated ${Math.min(P.reportRows, off + chunk).toLocaleString('en-US')} rows (${round((performance.now() - g0) / 1000)} s)\r`);
     }
     console.log('');

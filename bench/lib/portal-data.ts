@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { ChdbBackend } from '../../analytics/chdb-backend.ts';
 import { MIGRATIONS } from '../../analytics/schema.ts';
 import type { AnalyticsStore } from '../../analytics/store.ts';
+import { generateMessageLogSql } from './message-log-sql.ts';
 
 export const DATASET = {
   internalUsers: 50_000,
@@ -19,38 +20,6 @@ export const DATASET = {
   externalDomains: 200,
   tenants: ['acme', 'globex'],
 };
-
-function generateSql(rows: number, offset: number): string {
-  return `INSERT INTO message_log
-  SELECT
-    toDateTime64(toUnixTimestamp(toDateTime(toStartOfMonth(now()) - toIntervalMonth(11))) + (cityHash64(number, 1) % span), 3, 'UTC') AS ts,
-    if(number % 2 = 0, 'acme', 'globex') AS tenant,
-    concat('m', toString(number)) AS message_id,
-    concat('c', toString(cityHash64(number, 2) % 1000000)) AS chat_id,
-    ['im','im','im','im','presence','typing','reaction','file'][1 + number % 8] AS type,
-    if(outbound, local_user, ext_user) AS sender,
-    if(outbound, ext_user, local_user) AS receiver,
-    if(outbound, 'parley.local', ext_domain) AS sender_domain,
-    if(outbound, ext_domain, 'parley.local') AS receiver_domain,
-    if(outbound, 'teams', ext_platform) AS sender_platform,
-    if(outbound, ext_platform, 'teams') AS receiver_platform,
-    if(outbound, 'outbound', 'inbound') AS direction,
-    'delivered' AS outcome,
-    '' AS reason
-  FROM (
-    SELECT number + ${offset} AS number,
-      toUInt64(toUnixTimestamp(now()) - toUnixTimestamp(toDateTime(toStartOfMonth(now()) - toIntervalMonth(11)))) AS span,
-      cityHash64(number, 3) % 3 != 0 AS outbound,
-      concat('u', toString(cityHash64(number, 4) % ${DATASET.internalUsers}), '@parley.local') AS local_user,
-      -- skewed toward low domain numbers so the top-domains chart has a shape
-      toUInt32(floor(pow(cityHash64(number, 5) % 10000 / 10000, 2) * ${DATASET.externalDomains})) AS d,
-      concat('e', toString(cityHash64(number, 6) % ${DATASET.externalUsers}), '@d', toString(d), '.example') AS ext_user,
-      concat('d', toString(d), '.example') AS ext_domain,
-      if(d % 2 = 0, 'xmpp', 'sip') AS ext_platform
-    FROM numbers(${rows})
-  )
-  SETTINGS insert_deduplicate = 0`;
-}
 
 export interface DatasetInfo {
   rows: number;
@@ -78,7 +47,7 @@ export async function prepareDataset(store: AnalyticsStore, db: ChdbBackend, dir
   const chunk = 10_000_000;
   const g0 = performance.now();
   for (let off = 0; off < rows; off += chunk) {
-    await db.command(generateSql(Math.min(chunk, rows - off), off));
+    await db.command(generateMessageLogSql(Math.min(chunk, rows - off), off, { ...DATASET, skewedDomains: true }));
     log(`generated ${Math.min(rows, off + chunk).toLocaleString('en-US')} rows (${Math.round((performance.now() - g0) / 1000)} s)`);
   }
   info.generate_s = round1((performance.now() - g0) / 1000);
