@@ -97,7 +97,12 @@ interface LoadResult {
 }
 
 /** Closed loop: INFLIGHT requests in flight over an undici Pool for `seconds`; tokens pre-signed, bodies templated. */
-async function drive(port: number, seconds: number, stand: BotConnectorStandIn, tokens: readonly string[], serverPid: number | undefined, tag: string, redisPid?: number): Promise<LoadResult> {
+/** What user `u` writes in message `n`: plain text (the test experience), or `@contact text` (Parley's experience). */
+type MessageText = (u: number, n: number) => string;
+const plainText: MessageText = (_u, n) => `benchmark message ${n}: the quick brown fox jumps over the lazy dog`;
+const toContact: MessageText = (u, n) => `@ext${u}@partner.example benchmark message ${n}: the quick brown fox jumps over the lazy dog`;
+
+async function drive(port: number, seconds: number, stand: BotConnectorStandIn, tokens: readonly string[], serverPid: number | undefined, tag: string, redisPid?: number, text: MessageText = plainText): Promise<LoadResult> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
   const serviceUrl = `${stand.url}/`;
   const recipient = JSON.stringify({ id: `28:${stand.appId}`, name: 'Parley' });
@@ -105,7 +110,7 @@ async function drive(port: number, seconds: number, stand: BotConnectorStandIn, 
   let totalOk = 0;
   const body = (n: number): string => {
     const u = n % USERS;
-    return `{"type":"message","id":"${tag}-${n}","timestamp":"${new Date().toISOString()}","channelId":"msteams","serviceUrl":"${serviceUrl}","from":{"id":"29:user-${u}","name":"User ${u}","aadObjectId":"aad-${u}"},"recipient":${recipient},"conversation":{"id":"a:conv-${u}","conversationType":"personal","tenantId":"tenant-1"},"channelData":{"tenant":{"id":"tenant-1"}},"text":"benchmark message ${n}: the quick brown fox jumps over the lazy dog","textFormat":"plain"}`;
+    return `{"type":"message","id":"${tag}-${n}","timestamp":"${new Date().toISOString()}","channelId":"msteams","serviceUrl":"${serviceUrl}","from":{"id":"29:user-${u}","name":"User ${u}","aadObjectId":"aad-${u}"},"recipient":${recipient},"conversation":{"id":"a:conv-${u}","conversationType":"personal","tenantId":"tenant-1"},"channelData":{"tenant":{"id":"tenant-1"}},"text":"${text(u, n)}","textFormat":"plain"}`;
   };
   const run = async (ms: number, record: boolean): Promise<LoadResult> => {
     const lat: number[] = [];
@@ -207,20 +212,37 @@ export async function run(): Promise<void> {
       await ref.stop();
     }
 
-    // 3. Parley: each message becomes a durable envelope to an XMPP user (loopback), no reply; then with an echo reply.
-    for (const replies of only === 'parley' ? [false] : [false, true]) {
+    // 3. Parley: each message becomes a durable envelope to an XMPP user (loopback), no reply; then with an
+    //    echo reply; then through Parley's own experience (`@contact text`: commands, directory, HTML).
+    const variants = only === 'parley' ? (['plain'] as const) : (['plain', 'echo', 'real'] as const);
+    for (const variant of variants) {
+      const replies = variant === 'echo';
       const parley = await startChild('parley-bot.ts', {
         BENCH_REDIS_URL: redis.url,
         BENCH_PREFIX: `bt${randomUUID().slice(0, 8)}`,
         BENCH_REPLIES: replies ? '1' : '0',
+        BENCH_EXPERIENCE: variant === 'real' ? 'real' : 'test',
         // Teams allows 50 requests/s per tenant, and Parley's pacing keeps to it; the reference does not pace.
         BENCH_TEAMS_CONFIG: JSON.stringify({ ...stand.teamsConfig(), perTenantPerSecond: 1_000_000, perConversationPerSecond: 1_000_000 }),
       });
       children.push(parley);
       const delivered0 = await deliveredCount(parley.port);
       const t0 = Date.now();
-      const r = await drive(parley.port, SECONDS, stand, tokens, parley.proc.pid, `parley-${replies}`, redis.pid);
-      if (!replies) {
+      const r = await drive(parley.port, SECONDS, stand, tokens, parley.proc.pid, `parley-${variant}`, redis.pid, variant === 'real' ? toContact : plainText);
+      if (variant === 'real') {
+        row("parley: the same through Parley's own experience (@contact text)", r);
+        results.ingress_real_experience_req_per_s = round(r.reqPerS);
+        results.ingress_real_experience_p99_ms = round(r.p99, 1);
+        results.ingress_real_experience_cpu_ms_per_req = cpuPerReq(r);
+        const deadline = Date.now() + 30_000;
+        let got = (await deliveredCount(parley.port)) - delivered0;
+        while (got < r.totalOk && Date.now() < deadline) {
+          await sleep(100);
+          got = (await deliveredCount(parley.port)) - delivered0;
+        }
+        results.real_experience_envelopes_delivered = got;
+        if (got < r.totalOk) console.log(`WARNING: Parley's experience turned ${r.totalOk} accepted activities into only ${got} deliveries`);
+      } else if (!replies) {
         row('parley: message -> durable envelope to XMPP (no reply)', r);
         results.ingress_req_per_s = round(r.reqPerS);
         results.ingress_p50_ms = round(r.p50, 1);

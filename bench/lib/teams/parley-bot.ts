@@ -3,7 +3,8 @@
  * whole app (uWebSockets.js server, hub with its shard workers, Redis
  * durability) with the Teams connector and the test experience (a message
  * becomes an im envelope to an XMPP user; the loopback connector plays XMPP).
- * Env: BENCH_TEAMS_CONFIG, BENCH_REDIS_URL, BENCH_PREFIX, BENCH_REPLIES (1: echo a reply).
+ * Env: BENCH_TEAMS_CONFIG, BENCH_REDIS_URL, BENCH_PREFIX, BENCH_REPLIES (1: echo a reply),
+ * BENCH_EXPERIENCE (real: Parley's own experience — commands, directory, HTML — instead of the test one).
  */
 import { MemorySink } from '../../../analytics/sink.ts';
 import { parseConfig } from '../../../src/config/load.ts';
@@ -12,6 +13,8 @@ import { LoopbackConnector } from '../../../src/connectors/loopback/loopback.ts'
 import { TeamsConnector } from '../../../src/connectors/teams/connector.ts';
 import { json } from '../../../src/core/http.ts';
 import { connectRedis } from '../../../src/state/redis.ts';
+import { createTeamsExperience } from '../../../src/connectors/teams/experience/index.ts';
+import { RedisUserDirectory } from '../../../src/state/user-directory.ts';
 import { TestTeamsExperience } from '../../../test/support/teams-test-experience.ts';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -33,16 +36,27 @@ loopback.onDelivered((d) => {
   delivered += d.length;
   loopback.delivered.length = 0;
 });
-const experience = new TestTeamsExperience({ replies: process.env.BENCH_REPLIES === '1' });
+const testExperience = new TestTeamsExperience({ replies: process.env.BENCH_REPLIES === '1' });
 const app = await startApp(config, {
   sink: new MemorySink(10_000),
-  connectors: (url) => [
-    loopback,
-    new TeamsConnector({ config: config.connectors.teams, developmentMode: false, redis: connectRedis(url, 'bench-teams', { enableAutoPipelining: true }), keyPrefix: config.redis.keyPrefix, experience }),
-  ],
+  connectors: (url) => {
+    const redis = connectRedis(url, 'bench-teams', { enableAutoPipelining: true });
+    const experience =
+      process.env.BENCH_EXPERIENCE === 'real'
+        ? createTeamsExperience({
+            redis,
+            keyPrefix: config.redis.keyPrefix,
+            directory: new RedisUserDirectory(redis, config.redis.keyPrefix),
+            domain: 'parley.local',
+            publicBaseUrl: 'http://127.0.0.1',
+            signingKey: Buffer.alloc(32, 7),
+          })
+        : testExperience;
+    return [loopback, new TeamsConnector({ config: config.connectors.teams, developmentMode: false, redis, keyPrefix: config.redis.keyPrefix, experience })];
+  },
 });
-experience.turns.length = 0;
-setInterval(() => (experience.turns.length = 0), 1000).unref();
+testExperience.turns.length = 0;
+setInterval(() => (testExperience.turns.length = 0), 1000).unref();
 app.server.addRoute({ method: 'GET', path: '/bench/delivered', maxBodyBytes: 0, handler: async () => json(200, { delivered, at: Date.now() }) });
 console.log(`READY ${app.httpPort}`);
 process.on('SIGTERM', () => {
