@@ -21,6 +21,8 @@ import { startBotConnector, type BotConnectorStandIn } from '../test/support/bot
 import { machineInfo, startBenchRedis } from './lib/env.ts';
 import { percentiles, round, sleep } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
+import { client, xml } from '@xmpp/client';
+import { PROSODY_PASSWORD, startProsody } from '../test/support/prosody.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsFile = path.join(here, 'results', 'teams.json');
@@ -101,6 +103,7 @@ interface LoadResult {
 type MessageText = (u: number, n: number) => string;
 const plainText: MessageText = (_u, n) => `benchmark message ${n}: the quick brown fox jumps over the lazy dog`;
 const toContact: MessageText = (u, n) => `@ext${u}@partner.example benchmark message ${n}: the quick brown fox jumps over the lazy dog`;
+const toXmppUser: MessageText = (_u, n) => `@recv@partner.example benchmark message ${n}: the quick brown fox jumps over the lazy dog`;
 
 async function drive(port: number, seconds: number, stand: BotConnectorStandIn, tokens: readonly string[], serverPid: number | undefined, tag: string, redisPid?: number, text: MessageText = plainText): Promise<LoadResult> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
@@ -214,7 +217,7 @@ export async function run(): Promise<void> {
 
     // 3. Parley: each message becomes a durable envelope to an XMPP user (loopback), no reply; then with an
     //    echo reply; then through Parley's own experience (`@contact text`: commands, directory, HTML).
-    const variants = only === 'parley' ? (['plain'] as const) : (['plain', 'echo', 'real'] as const);
+    const variants = only === 'xmpp' ? [] : only === 'parley' ? (['plain'] as const) : (['plain', 'echo', 'real'] as const);
     for (const variant of variants) {
       const replies = variant === 'echo';
       const parley = await startChild('parley-bot.ts', {
@@ -257,13 +260,48 @@ export async function run(): Promise<void> {
           await sleep(100);
           delivered = await deliveredCount(parley.port);
         }
-        results.teams_to_xmpp_msgs_per_s = round((delivered - delivered0) / ((Date.now() - t0) / 1000));
+        results.teams_to_loopback_msgs_per_s = round((delivered - delivered0) / ((Date.now() - t0) / 1000));
       } else {
         row('parley: the same, plus an echo reply per message', r);
         results.ingress_echo_req_per_s = round(r.reqPerS);
         results.ingress_echo_p99_ms = round(r.p99, 1);
       }
       await parley.stop();
+    }
+    // 4. End to end through a real Prosody: Parley's experience and XMPP connector, an @xmpp/client user counting what arrives.
+    if (!only || only === 'xmpp') {
+      const prosody = await startProsody({ hosts: { 'partner.example': ['recv'] }, components: { 'parley.local': 'bench-secret-123' } });
+      const recv = client({ service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: 'partner.example', username: 'recv', password: PROSODY_PASSWORD, resource: 'bench' });
+      recv.on('error', () => undefined);
+      let arrived = 0;
+      recv.on('stanza', (el) => {
+        if (el.name === 'message' && el.getChildText('body')?.startsWith('benchmark message')) arrived++;
+      });
+      try {
+        await recv.start();
+        await recv.send(xml('presence'));
+        const parley = await startChild('parley-bot.ts', {
+          BENCH_REDIS_URL: redis.url,
+          BENCH_PREFIX: `bt${randomUUID().slice(0, 8)}`,
+          BENCH_EXPERIENCE: 'real',
+          BENCH_XMPP: JSON.stringify({ service: `xmpp://127.0.0.1:${prosody.componentPort}`, secret: 'bench-secret-123' }),
+          BENCH_TEAMS_CONFIG: JSON.stringify({ ...stand.teamsConfig(), perTenantPerSecond: 1_000_000, perConversationPerSecond: 1_000_000 }),
+        });
+        children.push(parley);
+        const t0 = Date.now();
+        const r = await drive(parley.port, SECONDS, stand, tokens, parley.proc.pid, 'parley-xmpp', redis.pid, toXmppUser);
+        row('parley: the same, to an XMPP user through a real Prosody', r);
+        const deadline = Date.now() + 60_000;
+        while (arrived < r.totalOk && Date.now() < deadline) await sleep(100);
+        results.teams_to_xmpp_msgs_per_s = round(arrived / ((Date.now() - t0) / 1000));
+        results.teams_to_xmpp_arrived = arrived;
+        results.teams_to_xmpp_accepted = r.totalOk;
+        if (arrived < r.totalOk) console.log(`WARNING: ${r.totalOk} activities accepted, ${arrived} arrived at the XMPP user`);
+        await parley.stop();
+      } finally {
+        await recv.stop().catch(() => undefined);
+        await prosody.stop();
+      }
     }
   } finally {
     for (const c of children) await c.stop();
@@ -282,6 +320,6 @@ export async function run(): Promise<void> {
   mkdirSync(path.dirname(resultsFile), { recursive: true });
   writeFileSync(
     resultsFile,
-    `${JSON.stringify({ benchmark: 'teams', date: new Date().toISOString(), params: { SECONDS, INFLIGHT, TOKENS, USERS, cores: os.availableParallelism() }, machine: machineInfo(), results, ratios, notes: { teams_to_xmpp: 'XMPP side is the loopback connector (no Prosody); from first request to last delivery, warm-up included in the count' } }, null, 2)}\n`,
+    `${JSON.stringify({ benchmark: 'teams', date: new Date().toISOString(), params: { SECONDS, INFLIGHT, TOKENS, USERS, cores: os.availableParallelism() }, machine: machineInfo(), results, ratios, notes: { teams_to_xmpp: 'through a real Prosody to an @xmpp/client user, Parley with its own experience and XMPP connector; from first request to last arrival, warm-up included in the count', teams_to_loopback: 'the same to the loopback connector (no Prosody)' } }, null, 2)}\n`,
   );
 }
