@@ -1,4 +1,9 @@
-import { startBenchHub, startBenchRedis, chatMessage } from '../lib/env.ts';
+/**
+ * Where a message's latency goes on the spine: an open-loop sender at RATE msgs/s for SECS seconds
+ * (2 shards, loopback far side) prints ingest->ack and ack->far-side percentiles and the worst latency
+ * per 250 ms window (periodic stalls show as spikes). `RATE=500 SECS=8 npx tsx bench/latency-probe.ts`
+ */
+import { startBenchHub, startBenchRedis, chatMessage } from './lib/env.ts';
 
 const rate = Number(process.env.RATE ?? 500);
 const seconds = Number(process.env.SECS ?? 8);
