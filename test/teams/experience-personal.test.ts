@@ -310,4 +310,10 @@ describe('a first incoming message', () => {
     expect(second?.activity.text).not.toContain('now go to');
     expect(only(envs(await f.exp.handle(turn(text(zed, 'hello back')))))).toMatchObject({ type: 'im', to: { id: 'bob@example.org' } });
   });
+
+  it('shows a sender without a name by its address, once', async () => {
+    const zed: Address = { platform: 'xmpp', id: 'zed@example.net', domain: 'example.net' };
+    const shown = await f.exp.render({ ...fromBob('im', { body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'hi' }] }] } }, 'x:zed@example.net/1'), from: zed });
+    expect(shown?.activity.text).toContain('<p><b>zed@example.net</b></p>');
+  });
 });

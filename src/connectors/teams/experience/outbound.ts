@@ -15,11 +15,13 @@ export function conversationFor(env: Envelope): string {
   return env.chatId ? `chat:${env.chatId}` : `user:${env.to.id}`;
 }
 
+/** The sender's name and address, or (without a name) the address once. */
 function sender(env: Envelope): string {
   const a = env.from;
   const platform = PLATFORM_LABEL[a.platform] ?? a.platform;
-  if (env.chatId) return `<b>${esc(a.name ?? a.id)}</b> <i>(${esc(displayAddress(a))}, ${esc(platform)})</i>`;
-  return `<b>${esc(a.name ?? a.id)}</b> <i>(${esc(displayAddress(a))})</i>`;
+  const named = a.name !== undefined && a.name !== a.id;
+  const details = [...(named ? [displayAddress(a)] : []), ...(env.chatId ? [platform] : [])];
+  return `<b>${esc(named ? (a.name as string) : displayAddress(a))}</b>${details.length > 0 ? ` <i>(${esc(details.join(', '))})</i>` : ''}`;
 }
 
 function plan(env: Envelope, activity: Partial<Activity>, replaces?: OutboundPlan['replaces']): OutboundPlan {
