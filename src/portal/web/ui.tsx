@@ -101,3 +101,25 @@ export function fmtTime(t: string | number | undefined): string {
   const d = new Date(typeof t === 'number' ? t : t.includes('T') || t.includes(' ') ? t.replace(' ', 'T') + (/[zZ+]/.test(t) ? '' : 'Z') : t);
   return Number.isNaN(d.getTime()) ? String(t) : d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 }
+
+/** A one-field filter in a page's head: keeps its own draft, hands the trimmed value over on submit. */
+export function FilterForm(p: { label: string; button: string; placeholder: string; maxLength: number; search?: boolean; onFilter: (value: string) => void }) {
+  const [draft, setDraft] = useState('');
+  const field = { value: draft, maxLength: p.maxLength, placeholder: p.placeholder, onInput: (e: Event) => setDraft((e.target as HTMLInputElement).value) };
+  return (
+    <form
+      class="filters"
+      {...(p.search ? { role: 'search' } : {})}
+      onSubmit={(e) => {
+        e.preventDefault();
+        p.onFilter(draft.trim());
+      }}
+    >
+      <label>
+        {p.label}
+        {p.search ? <input type="search" {...field} /> : <input type="text" {...field} />}
+      </label>
+      <button type="submit">{p.button}</button>
+    </form>
+  );
+}

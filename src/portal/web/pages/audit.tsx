@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ROUTES, type AuditList } from '../api.ts';
-import { Empty, Loaded, Pager, fmtTime, useLoad } from '../ui.tsx';
+import { Empty, FilterForm, Loaded, Pager, fmtTime, useLoad } from '../ui.tsx';
 
 const PAGE = 50;
 const show = (v: unknown): string => (v === null || v === undefined ? '—' : JSON.stringify(v));
@@ -8,26 +8,12 @@ const show = (v: unknown): string => (v === null || v === undefined ? '—' : JS
 export function Audit() {
   const [page, setPage] = useState(1);
   const [action, setAction] = useState('');
-  const [draft, setDraft] = useState('');
   const [load, reload] = useLoad(() => api.get<AuditList>(ROUTES.audit, { offset: (page - 1) * PAGE, limit: PAGE, action }), [page, action]);
   return (
     <div class="page">
       <div class="page-head">
         <h1 tabIndex={-1}>Audit</h1>
-        <form
-          class="filters"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setPage(1);
-            setAction(draft.trim());
-          }}
-        >
-          <label>
-            Action
-            <input value={draft} maxLength={128} placeholder="e.g. federation.update" onInput={(e) => setDraft((e.target as HTMLInputElement).value)} />
-          </label>
-          <button type="submit">Filter</button>
-        </form>
+        <FilterForm label="Action" button="Filter" placeholder="e.g. federation.update" maxLength={128} onFilter={(v) => { setPage(1); setAction(v); }} />
       </div>
       <p class="muted">Every administrative change: who, when, what, before and after. Newest first.</p>
       <Loaded load={load} retry={reload}>

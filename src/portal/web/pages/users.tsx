@@ -1,12 +1,11 @@
 import { useState } from 'preact/hooks';
 import { api, ROUTES, type AdminUser, type ContactList, type UserList } from '../api.ts';
-import { Empty, ErrorBox, Loaded, Pager, fmtTime, useAction, useLoad } from '../ui.tsx';
+import { Empty, ErrorBox, FilterForm, Loaded, Pager, fmtTime, useAction, useLoad } from '../ui.tsx';
 
 const PAGE = 25;
 
 export function Users() {
   const [q, setQ] = useState('');
-  const [draft, setDraft] = useState('');
   const [page, setPage] = useState(1);
   const [open, setOpen] = useState<AdminUser | undefined>();
   const [load, reload] = useLoad(() => api.get<UserList>(ROUTES.users, { q, offset: (page - 1) * PAGE, limit: PAGE }), [q, page]);
@@ -16,21 +15,7 @@ export function Users() {
     <div class="page">
       <div class="page-head">
         <h1 tabIndex={-1}>Users</h1>
-        <form
-          class="filters"
-          role="search"
-          onSubmit={(e) => {
-            e.preventDefault();
-            setPage(1);
-            setQ(draft.trim());
-          }}
-        >
-          <label>
-            Search
-            <input type="search" value={draft} maxLength={200} placeholder="name, email or address" onInput={(e) => setDraft((e.target as HTMLInputElement).value)} />
-          </label>
-          <button type="submit">Search</button>
-        </form>
+        <FilterForm label="Search" button="Search" placeholder="name, email or address" maxLength={200} search onFilter={(v) => { setPage(1); setQ(v); }} />
       </div>
       <p class="muted">The Teams users Parley knows. Turning federation off stops a user's messages to and from every external platform.</p>
       {error && <ErrorBox error={error} />}
