@@ -39,13 +39,20 @@ export const baseParams = z
 const num = z.coerce.number();
 const monthRow = z.object({ month: z.string(), users: num, messages: num });
 
-export type Source = 'raw' | 'rollup';
+/**
+ * Where a report reads: the raw message_log; the daily rollups; or 'rollup',
+ * the best rollup for the range (the monthly rollups of monthly-rollups.ts when
+ * the range is whole months and the report has one, the daily ones otherwise).
+ */
+export type Source = 'raw' | 'daily' | 'rollup';
+export const SOURCES: readonly Source[] = ['raw', 'daily', 'rollup'];
 
 interface ReportDef<P extends z.ZodType, R extends z.ZodType> {
   description: string;
   params: P;
   row: R;
-  sql: Record<Source, string>;
+  /** `rollup` is the SQL over the daily rollups. */
+  sql: { raw: string; rollup: string; monthly?: string };
 }
 
 /**
@@ -56,6 +63,8 @@ interface ReportDef<P extends z.ZodType, R extends z.ZodType> {
 const RAW_WHERE = `toDate(ts) >= {from:Date} AND toDate(ts) < {to:Date}
   AND ({tenant:String} = '' OR tenant = {tenant:String})`;
 const ROLLUP_WHERE = `day >= {from:Date} AND day < {to:Date} AND ({tenant:String} = '' OR tenant = {tenant:String})`;
+/** Monthly tables are read as `r`: the output column `month` (a string) must not shadow the table's Date column. */
+const MONTHLY_WHERE = `r.month >= {from:Date} AND r.month < {to:Date} AND ({tenant:String} = '' OR r.tenant = {tenant:String})`;
 
 const def = <P extends z.ZodType, R extends z.ZodType>(d: ReportDef<P, R>): ReportDef<P, R> => d;
 
@@ -70,6 +79,8 @@ export const REPORTS = {
         FROM message_log WHERE ${RAW_WHERE} GROUP BY month ORDER BY month`,
       rollup: `SELECT toString(toStartOfMonth(day)) AS month, uniqCombinedMerge(14)(users) AS users, sum(messages) AS messages
         FROM tenant_daily WHERE ${ROLLUP_WHERE} GROUP BY month ORDER BY month`,
+      monthly: `SELECT toString(r.month) AS month, uniqCombinedMerge(14)(users) AS users, sum(messages) AS messages
+        FROM tenant_monthly AS r WHERE ${MONTHLY_WHERE} GROUP BY month ORDER BY month`,
     },
   }),
   'monthly-by-side': def({
@@ -83,6 +94,9 @@ export const REPORTS = {
       rollup: `SELECT toString(toStartOfMonth(day)) AS month, if(internal = 1, 'internal', 'external') AS side,
           uniqCombinedMerge(14)(users) AS users, sum(messages_class) AS messages
         FROM usage_daily WHERE ${ROLLUP_WHERE} GROUP BY month, side ORDER BY month, side`,
+      monthly: `SELECT toString(r.month) AS month, if(internal = 1, 'internal', 'external') AS side,
+          uniqCombinedMerge(14)(users) AS users, sum(messages) AS messages
+        FROM side_monthly AS r WHERE ${MONTHLY_WHERE} GROUP BY month, side ORDER BY month, side`,
     },
   }),
   'monthly-by-platform': def({
@@ -95,6 +109,9 @@ export const REPORTS = {
       rollup: `SELECT toString(toStartOfMonth(day)) AS month, toString(platform) AS platform, uniqCombinedMerge(14)(users) AS users,
           sum(messages_platform) AS messages
         FROM usage_daily WHERE ${ROLLUP_WHERE} GROUP BY month, platform ORDER BY month, platform`,
+      monthly: `SELECT toString(r.month) AS month, toString(platform) AS platform, uniqCombinedMerge(14)(users) AS users,
+          sum(messages) AS messages
+        FROM platform_monthly AS r WHERE ${MONTHLY_WHERE} GROUP BY month, platform ORDER BY month, platform`,
     },
   }),
   'top-domains': def({
@@ -105,9 +122,17 @@ export const REPORTS = {
       raw: `SELECT toString(p.2) AS domain, uniqCombined(14)(p.1) AS users, sum(p.6) AS messages
         FROM message_log ARRAY JOIN ${PARTY_ARRAY} AS p WHERE ${RAW_WHERE} AND p.4 = 0
         GROUP BY domain ORDER BY messages DESC, domain LIMIT {limit:UInt32}`,
+      // Ranked by the message sums first (no states read); user states are merged for the top N only.
       rollup: `SELECT toString(domain) AS domain, uniqCombinedMerge(14)(users) AS users, sum(messages_domain) AS messages
-        FROM usage_daily WHERE ${ROLLUP_WHERE} AND internal = 0
-        GROUP BY domain ORDER BY messages DESC, domain LIMIT {limit:UInt32}`,
+        FROM usage_daily WHERE ${ROLLUP_WHERE} AND internal = 0 AND domain IN (
+          SELECT domain FROM usage_daily WHERE ${ROLLUP_WHERE} AND internal = 0
+          GROUP BY domain ORDER BY sum(messages_domain) DESC, domain LIMIT {limit:UInt32})
+        GROUP BY domain ORDER BY messages DESC, domain`,
+      monthly: `SELECT toString(domain) AS domain, uniqCombinedMerge(14)(users) AS users, sum(messages) AS messages
+        FROM external_domain_monthly AS r WHERE ${MONTHLY_WHERE} AND domain IN (
+          SELECT domain FROM external_domain_monthly AS r WHERE ${MONTHLY_WHERE}
+          GROUP BY domain ORDER BY sum(messages) DESC, domain LIMIT {limit:UInt32})
+        GROUP BY domain ORDER BY messages DESC, domain`,
     },
   }),
   'domain-detail': def({
@@ -161,6 +186,15 @@ export function trailingYear(now = new Date()): { from: string; to: string } {
   return { from: monthStart(now, 11), to: monthStart(now, -1) };
 }
 
+const isMonthStart = (d: string): boolean => d.endsWith('-01');
+
+/** The SQL a report runs for a source and (validated) range. */
+export function reportSql(report: ReportDef<z.ZodType, z.ZodType>, source: Source, range: { from: string; to: string }): string {
+  if (source === 'raw') return report.sql.raw;
+  if (source === 'rollup' && report.sql.monthly && isMonthStart(range.from) && isMonthStart(range.to)) return report.sql.monthly;
+  return report.sql.rollup;
+}
+
 /** Runs a report after validating its parameters (throws a ZodError on bad input). */
 export async function runReport<N extends ReportName>(
   db: ClickHouseBackend,
@@ -169,8 +203,8 @@ export async function runReport<N extends ReportName>(
   source: Source = 'rollup',
 ): Promise<ReportRow<N>[]> {
   const report: Reports[N] = REPORTS[name];
-  const params = report.params.parse({ ...trailingYear(), ...input }) as QueryParams;
-  const rows = await db.query<unknown>(report.sql[source], params);
+  const params = report.params.parse({ ...trailingYear(), ...input }) as QueryParams & { from: string; to: string };
+  const rows = await db.query<unknown>(reportSql(report, source, params), params);
   const rowSchema: z.ZodType = z.array(report.row);
   return rowSchema.parse(rows) as ReportRow<N>[];
 }

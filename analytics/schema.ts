@@ -1,4 +1,5 @@
 import { ident, type ClickHouseBackend } from './backend.ts';
+import { MONTHLY_ROLLUPS, monthlyRollupStatements, monthlyTtl } from './monthly-rollups.ts';
 
 /**
  * The analytics schema as versioned migrations. A migration, once released,
@@ -87,7 +88,7 @@ export const ROLLUPS = [
   { table: 'usage_daily', select: USAGE_DAILY_SELECT, group: USAGE_DAILY_GROUP },
   { table: 'user_daily', select: USER_DAILY_SELECT, group: USER_DAILY_GROUP },
 ] as const;
-export const ANALYTICS_TABLES = ['message_log', ...ROLLUPS.map((r) => r.table)] as const;
+export const ANALYTICS_TABLES = ['message_log', ...ROLLUPS.map((r) => r.table), ...MONTHLY_ROLLUPS.map((r) => r.table)] as const;
 
 const months = (o: SchemaOptions): number => {
   if (!Number.isInteger(o.retentionMonths) || o.retentionMonths < 1 || o.retentionMonths > 1200) {
@@ -221,6 +222,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE message_log MATERIALIZE PROJECTION ${TENANT_DAY_PROJECTION}`,
     ],
   },
+  {
+    version: 6,
+    name: 'monthly rollups for the trailing-12-month reports',
+    statements: (o) => monthlyRollupStatements(months(o), DEDUP_WINDOW),
+  },
 ];
 
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS parley_migrations (
@@ -257,7 +263,7 @@ export async function applyRetention(db: ClickHouseBackend, opts: SchemaOptions)
   );
   for (const { name, engine_full } of rows) {
     if (engine_full.includes(`toIntervalMonth(${n})`)) continue;
-    const ttl = name === 'message_log' ? rawTtl(opts) : rollupTtl(opts);
+    const ttl = name === 'message_log' ? rawTtl(opts) : MONTHLY_ROLLUPS.some((r) => r.table === name) ? monthlyTtl(n) : rollupTtl(opts);
     await db.command(`ALTER TABLE ${ident(name)} MODIFY TTL ${ttl}`);
   }
 }

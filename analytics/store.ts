@@ -1,5 +1,6 @@
 import type { ClickHouseBackend } from './backend.ts';
 import { runReport, type ReportName, type ReportParams, type ReportRow, type Source } from './reports.ts';
+import { MONTHLY_ROLLUPS, monthlyRebuildSelect } from './monthly-rollups.ts';
 import { ANALYTICS_TABLES, MESSAGE_LOG_COLUMNS, ROLLUPS, migrate, type SchemaOptions } from './schema.ts';
 import type { BatchTarget } from './writer.ts';
 
@@ -86,22 +87,33 @@ export class AnalyticsStore implements BatchTarget {
   }
 
   /**
-   * Recomputes the rollups of the given months (YYYYMM) from message_log and
-   * swaps them in (also used to fill rollups after a bulk load without views).
+   * Recomputes the rollups of the given months (YYYYMM) from message_log, then
+   * the monthly rollups from the rebuilt daily ones, and swaps them in (also
+   * used to fill rollups after a bulk load without views).
    */
-  async rebuildRollups(months: readonly number[], tables: readonly string[] = ROLLUPS.map((r) => r.table)): Promise<void> {
+  async rebuildRollups(
+    months: readonly number[],
+    tables: readonly string[] = [...ROLLUPS.map((r) => r.table), ...MONTHLY_ROLLUPS.map((r) => r.table)],
+  ): Promise<void> {
     if (!months.every((m) => Number.isInteger(m) && m > 197000 && m < 300000)) throw new Error('months must be YYYYMM');
     const p = { months: `[${months.join(',')}]` };
-    for (const { table, select, group } of ROLLUPS.filter((r) => tables.includes(r.table))) {
+    const jobs = [
+      ...ROLLUPS.filter((r) => tables.includes(r.table)).map((r) => ({
+        table: r.table,
+        select: `${r.select} WHERE toYYYYMM(ts) IN {months:Array(UInt32)} ${r.group}`,
+      })),
+      ...MONTHLY_ROLLUPS.filter((r) => tables.includes(r.table)).map((r) => ({
+        table: r.table,
+        select: monthlyRebuildSelect(r, 'toYYYYMM(day) IN {months:Array(UInt32)}'),
+      })),
+    ];
+    for (const { table, select } of jobs) {
       const scratch = `${table}_rebuild`;
       await this.db.command(`DROP TABLE IF EXISTS ${scratch} SYNC`);
       await this.db.command(`CREATE TABLE ${scratch} AS ${table}`);
       try {
         // A rebuilt block may equal one inserted earlier: deduplication must not swallow it.
-        await this.db.command(
-          `INSERT INTO ${scratch} ${select} WHERE toYYYYMM(ts) IN {months:Array(UInt32)} ${group} SETTINGS insert_deduplicate = 0`,
-          p,
-        );
+        await this.db.command(`INSERT INTO ${scratch} ${select} SETTINGS insert_deduplicate = 0`, p);
         for (const m of months) await this.db.command(`ALTER TABLE ${table} REPLACE PARTITION ID '${m}' FROM ${scratch}`);
       } finally {
         await this.db.command(`DROP TABLE IF EXISTS ${scratch} SYNC`);

@@ -3,7 +3,7 @@ import { ZodError } from 'zod';
 import type { ClickHouseBackend } from '../../analytics/backend.ts';
 import { OUTPUT_FORMATS, formatRows, type OutputFormat } from '../../analytics/format.ts';
 import { openBackend } from '../../analytics/open.ts';
-import { REPORTS, REPORT_NAMES, isReportName, type Source } from '../../analytics/reports.ts';
+import { REPORTS, REPORT_NAMES, SOURCES, isReportName, type Source } from '../../analytics/reports.ts';
 import { checkReadOnlySql } from '../../analytics/sql-guard.ts';
 import { AnalyticsStore } from '../../analytics/store.ts';
 import { loadConfig } from '../config/load.ts';
@@ -11,7 +11,7 @@ import { loadConfig } from '../config/load.ts';
 export const ANALYTICS_USAGE = `usage:
   parley analytics report <name> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--tenant T]
                                  [--domain D] [--user U] [--limit N]
-                                 [--source rollup|raw] [--format table|csv|json]
+                                 [--source rollup|daily|raw] [--format table|csv|json]
   parley analytics sql "<SELECT ...>" [--format table|csv|json]     (read-only)
   parley analytics erase <user address>                              (privacy erasure)
   parley analytics reports                                           (list the reports)
@@ -67,7 +67,7 @@ async function report(args: readonly string[]): Promise<void> {
   if (!name || positionals.length > 1) fail('report needs exactly one report name');
   if (!isReportName(name)) fail(`unknown report "${name}"; reports: ${REPORT_NAMES.join(', ')}`);
   const source = (values.source ?? 'rollup') as Source;
-  if (source !== 'rollup' && source !== 'raw') fail('--source must be rollup or raw');
+  if (!SOURCES.includes(source)) fail(`--source must be one of ${SOURCES.join(', ')}`);
   const out = format(values.format);
   const params: Record<string, string> = {};
   for (const k of ['from', 'to', 'tenant', 'domain', 'user', 'limit'] as const) if (values[k] !== undefined) params[k] = values[k];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../../analytics/rows.ts';
-import { REPORT_NAMES, REPORTS, trailingYear, type Source } from '../../analytics/reports.ts';
+import { REPORT_NAMES, REPORTS, reportSql, trailingYear, type Source } from '../../analytics/reports.ts';
 import { TENANT_DAY_PROJECTION } from '../../analytics/schema.ts';
 import type { MetadataEvent } from '../../src/core/metadata.ts';
 import type { TestDb } from './support.ts';
@@ -29,7 +29,7 @@ export function reportsContract(name: string, open: () => Promise<TestDb>, skip 
       await t?.close();
     });
 
-    const both: Source[] = ['raw', 'rollup'];
+    const both: Source[] = ['raw', 'daily', 'rollup'];
 
     it('the generated traffic spans the twelve months, both sides, every platform', () => {
       expect(oracle.monthly(events, range)).toHaveLength(12);
@@ -74,11 +74,29 @@ export function reportsContract(name: string, open: () => Promise<TestDb>, skip 
       });
     }
 
-    it('every report gives the same rows from raw and from rollups', async () => {
+    it('every report gives the same rows from raw, daily and monthly rollups', async () => {
       for (const name of REPORT_NAMES) {
         const p = { ...range, domain: 'partner.example', user: 'u3@corp.local' };
-        expect(await t.store.report(name, p, 'raw')).toEqual(await t.store.report(name, p, 'rollup'));
+        const raw = await t.store.report(name, p, 'raw');
+        expect(raw.length).toBeGreaterThan(0);
+        expect(await t.store.report(name, p, 'daily')).toEqual(raw);
+        expect(await t.store.report(name, p, 'rollup')).toEqual(raw);
       }
+    });
+
+    it('whole-month ranges read the monthly rollups, other ranges the daily ones, with the same answers', async () => {
+      const monthly = REPORT_NAMES.filter((n) => REPORTS[n].sql.monthly);
+      expect(monthly).toEqual(['monthly', 'monthly-by-side', 'monthly-by-platform', 'top-domains']);
+      for (const name of monthly) {
+        expect(reportSql(REPORTS[name], 'rollup', range)).toBe(REPORTS[name].sql.monthly);
+        expect(reportSql(REPORTS[name], 'daily', range)).toBe(REPORTS[name].sql.rollup);
+        const midMonth = { from: range.from.replace(/-01$/, '-15'), to: range.to };
+        expect(reportSql(REPORTS[name], 'rollup', midMonth)).toBe(REPORTS[name].sql.rollup);
+        expect(await t.store.report(name, midMonth, 'rollup')).toEqual(await t.store.report(name, midMonth, 'raw'));
+      }
+      // The monthly tables hold one row per month and group, not per day.
+      const n = await t.db.query<{ n: string }>('SELECT count() AS n FROM (SELECT month, tenant FROM tenant_monthly FINAL)');
+      expect(Number(n[0]?.n)).toBe(24);
     });
 
     it('the raw monthly report is answered from message_log\'s tenant_day_users projection, for one tenant or all', async () => {

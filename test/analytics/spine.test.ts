@@ -82,7 +82,9 @@ describe('messages through the spine become content-free rows in embedded ClickH
     const tables = await db.query<{ name: string }>(
       "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT LIKE '%View%'",
     );
-    expect(tables.map((t) => t.name).sort()).toEqual(['admin_audit', 'message_log', 'parley_migrations', 'tenant_daily', 'usage_daily', 'user_daily']);
+    expect(tables.map((t) => t.name).sort()).toEqual(
+      ['admin_audit', 'external_domain_monthly', 'message_log', 'parley_migrations', 'platform_monthly', 'side_monthly', 'tenant_daily', 'tenant_monthly', 'usage_daily', 'user_daily'],
+    );
     for (const { name } of tables) {
       const dump = await db.query<Record<string, unknown>>(`SELECT * FROM ${name}`);
       // admin_audit (administrative changes) stays empty: nobody administered this run.
