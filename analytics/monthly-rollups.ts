@@ -64,7 +64,7 @@ export const MONTHLY_ROLLUPS: readonly MonthlyRollup[] = [
     source: 'usage_daily',
     columns: `month Date, tenant LowCardinality(String), domain LowCardinality(String), messages ${SUM}, users ${STATE}`,
     orderBy: '(domain, tenant, month)',
-    granularity: 64,
+    granularity: 4,
     select: `SELECT toStartOfMonth(day) AS month, tenant, domain, sum(messages_domain) AS messages,
         uniqCombinedMergeState(14)(users) AS users
       FROM usage_daily`,

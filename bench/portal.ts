@@ -7,8 +7,9 @@
  *    (no cache), from navigation start until every Overview chart has drawn
  *    (the page's own mark, body[data-ready-ms]), median;
  *  - bundle_gzip_kb: the built page, scripts and styles, gzip -9.
- * In the same run the same figures with a proposed monthly rollup
- * (usage_monthly, below) for the three split reports.
+ * In the same run the same figures with every report on the daily rollups
+ * (what Parley read before the monthly rollups of migration 6), and a check
+ * that both give the same answers.
  * PORTAL_BENCH_DIR keeps the dataset between runs (generation takes ~15-25 min
  * for 1e8 rows here); without it a temp dir is used and removed.
  */
@@ -17,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChdbBackend } from '../analytics/chdb-backend.ts';
-import { trailingYear, type ReportName } from '../analytics/reports.ts';
+import { trailingYear } from '../analytics/reports.ts';
 import { AnalyticsStore } from '../analytics/store.ts';
 import { bundleGzipBytes } from '../src/portal/serve.ts';
 import { launchChromium } from '../test/support/chromium.ts';
@@ -39,81 +40,6 @@ const P = {
 };
 const TARGETS = { overview_api_ms: 150, overview_ready_ms: 1500, bundle_gzip_kb: 250 };
 const resultsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'portal.json');
-
-/**
- * Proposed coarser rollup for the split reports: per month instead of per day,
- * without type and outcome (the Overview never splits by them). Filled here
- * from usage_daily; in Parley it would be a migration with a materialized view
- * on message_log (same SELECT as usage_daily_mv with toStartOfMonth(ts) and
- * without type/outcome). Used when from/to are month starts (the Overview's
- * trailing 12 months always are).
- */
-export const USAGE_MONTHLY = {
-  create: `CREATE TABLE IF NOT EXISTS usage_monthly (
-      month_start Date, tenant LowCardinality(String), internal UInt8, platform LowCardinality(String), domain LowCardinality(String),
-      messages_domain SimpleAggregateFunction(sum, UInt64), messages_platform SimpleAggregateFunction(sum, UInt64),
-      messages_class SimpleAggregateFunction(sum, UInt64), users AggregateFunction(uniqCombined(14), String)
-    ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(month_start) ORDER BY (tenant, month_start, internal, platform, domain)`,
-  fill: `INSERT INTO usage_monthly SELECT toStartOfMonth(day) AS month_start, tenant, internal, platform, domain,
-      sum(messages_domain), sum(messages_platform), sum(messages_class), uniqCombinedMergeState(14)(users)
-    FROM usage_daily GROUP BY month_start, tenant, internal, platform, domain SETTINGS insert_deduplicate = 0`,
-};
-const MONTHLY_WHERE = `month_start >= {from:Date} AND month_start < {to:Date} AND ({tenant:String} = '' OR tenant = {tenant:String})`;
-export const MONTHLY_SQL: Partial<Record<ReportName, string>> = {
-  'monthly-by-side': `SELECT toString(month_start) AS month, if(internal = 1, 'internal', 'external') AS side,
-      uniqCombinedMerge(14)(users) AS users, sum(messages_class) AS messages
-    FROM usage_monthly WHERE ${MONTHLY_WHERE} GROUP BY month, side ORDER BY month, side`,
-  'monthly-by-platform': `SELECT toString(month_start) AS month, toString(platform) AS platform, uniqCombinedMerge(14)(users) AS users,
-      sum(messages_platform) AS messages
-    FROM usage_monthly WHERE ${MONTHLY_WHERE} GROUP BY month, platform ORDER BY month, platform`,
-  'top-domains': `SELECT toString(domain) AS domain, uniqCombinedMerge(14)(users) AS users, sum(messages_domain) AS messages
-    FROM usage_monthly WHERE ${MONTHLY_WHERE} AND internal = 0
-    GROUP BY domain ORDER BY messages DESC, domain LIMIT {limit:UInt32}`,
-};
-
-/**
- * Proposal B, one small monthly rollup per Overview report (filled here from
- * usage_monthly; in Parley, views on message_log or a periodic fold of the
- * daily rollups): tenant_monthly (24 rows a year for 2 tenants), side_monthly
- * (48), platform_monthly (72); top-domains stays on usage_monthly but merges
- * user states only for the domains that make the top N (ranked first by the
- * message sums, which read no states).
- */
-export const PER_REPORT_MONTHLY = {
-  create: [
-    `CREATE TABLE IF NOT EXISTS tenant_monthly (month_start Date, tenant LowCardinality(String), messages SimpleAggregateFunction(sum, UInt64),
-      users AggregateFunction(uniqCombined(14), String)) ENGINE = AggregatingMergeTree ORDER BY (tenant, month_start)`,
-    `CREATE TABLE IF NOT EXISTS side_monthly (month_start Date, tenant LowCardinality(String), internal UInt8, messages SimpleAggregateFunction(sum, UInt64),
-      users AggregateFunction(uniqCombined(14), String)) ENGINE = AggregatingMergeTree ORDER BY (tenant, month_start, internal)`,
-    `CREATE TABLE IF NOT EXISTS platform_monthly (month_start Date, tenant LowCardinality(String), platform LowCardinality(String),
-      messages SimpleAggregateFunction(sum, UInt64), users AggregateFunction(uniqCombined(14), String))
-      ENGINE = AggregatingMergeTree ORDER BY (tenant, month_start, platform)`,
-  ],
-  fill: [
-    `INSERT INTO tenant_monthly SELECT toStartOfMonth(day) AS month_start, tenant, sum(messages), uniqCombinedMergeState(14)(users)
-      FROM tenant_daily GROUP BY month_start, tenant SETTINGS insert_deduplicate = 0`,
-    `INSERT INTO side_monthly SELECT month_start, tenant, internal, sum(messages_class), uniqCombinedMergeState(14)(users)
-      FROM usage_monthly GROUP BY month_start, tenant, internal SETTINGS insert_deduplicate = 0`,
-    `INSERT INTO platform_monthly SELECT month_start, tenant, platform, sum(messages_platform), uniqCombinedMergeState(14)(users)
-      FROM usage_monthly GROUP BY month_start, tenant, platform SETTINGS insert_deduplicate = 0`,
-  ],
-  tables: ['tenant_monthly', 'side_monthly', 'platform_monthly'],
-};
-export const PER_REPORT_SQL: Partial<Record<ReportName, string>> = {
-  monthly: `SELECT toString(month_start) AS month, uniqCombinedMerge(14)(users) AS users, sum(messages) AS messages
-    FROM tenant_monthly WHERE ${MONTHLY_WHERE} GROUP BY month ORDER BY month`,
-  'monthly-by-side': `SELECT toString(month_start) AS month, if(internal = 1, 'internal', 'external') AS side,
-      uniqCombinedMerge(14)(users) AS users, sum(messages) AS messages
-    FROM side_monthly WHERE ${MONTHLY_WHERE} GROUP BY month, side ORDER BY month, side`,
-  'monthly-by-platform': `SELECT toString(month_start) AS month, toString(platform) AS platform, uniqCombinedMerge(14)(users) AS users,
-      sum(messages) AS messages
-    FROM platform_monthly WHERE ${MONTHLY_WHERE} GROUP BY month, platform ORDER BY month, platform`,
-  'top-domains': `SELECT toString(domain) AS domain, uniqCombinedMerge(14)(users) AS users, sum(messages_domain) AS messages
-    FROM usage_monthly WHERE ${MONTHLY_WHERE} AND internal = 0 AND domain IN (
-      SELECT domain FROM usage_monthly WHERE ${MONTHLY_WHERE} AND internal = 0
-      GROUP BY domain ORDER BY sum(messages_domain) DESC, domain LIMIT {limit:UInt32})
-    GROUP BY domain ORDER BY messages DESC, domain`,
-};
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -220,7 +146,6 @@ export async function run(): Promise<void> {
     extra.chdb_select_1_ms = round(median(floor), 1);
     extra.load_average_1m = round(os.loadavg()[0] ?? 0, 1);
 
-    // 1. The rollups Parley has today (tenant_daily, usage_daily).
     const measured = async (label: string, opts: Parameters<typeof startPortalServer>[1]): Promise<Figures> => {
       const portal = await startPortalServer(store, opts);
       try {
@@ -229,55 +154,40 @@ export async function run(): Promise<void> {
         await portal.close();
       }
     };
-    const today = await measured('current rollups', {});
-
-    // 2. The same with the proposed monthly rollup for the split reports.
-    await db.command(USAGE_MONTHLY.create);
-    const m0 = performance.now();
-    await db.command('TRUNCATE TABLE usage_monthly');
-    await db.command(USAGE_MONTHLY.fill);
-    await db.command('OPTIMIZE TABLE usage_monthly FINAL');
-    extra.usage_monthly_fill_s = round((performance.now() - m0) / 1000, 1);
-    extra.usage_monthly_rows = Number((await db.query<{ n: string }>('SELECT count() AS n FROM usage_monthly'))[0]?.n ?? 0);
-    const monthly = await measured('proposed usage_monthly', { sql: MONTHLY_SQL });
-
-    // 3. Proposal B: one small monthly rollup per report.
-    const b0 = performance.now();
-    for (const c of PER_REPORT_MONTHLY.create) await db.command(c);
-    for (const t of PER_REPORT_MONTHLY.tables) await db.command(`TRUNCATE TABLE ${t}`);
-    for (const f of PER_REPORT_MONTHLY.fill) await db.command(f);
-    for (const t of PER_REPORT_MONTHLY.tables) await db.command(`OPTIMIZE TABLE ${t} FINAL`);
-    extra.per_report_monthly_fill_s = round((performance.now() - b0) / 1000, 1);
-    const perReport = await measured('proposed per-report monthly rollups', { sql: PER_REPORT_SQL });
-    const sameB = JSON.stringify(today.bodies.map((b) => JSON.parse(b) as unknown)) === JSON.stringify(perReport.bodies.map((b) => JSON.parse(b) as unknown));
-    extra.per_report_monthly_same_answers = sameB;
-    if (!sameB) console.log('  WARNING: per-report monthly answers differ from usage_daily answers');
-    const same = JSON.stringify(today.bodies.map((b) => JSON.parse(b) as unknown)) === JSON.stringify(monthly.bodies.map((b) => JSON.parse(b) as unknown));
-    extra.monthly_rollup_same_answers = same;
-    if (!same) console.log('  WARNING: usage_monthly answers differ from usage_daily answers');
+    // What the Overview reads: the monthly rollups (whole months), then the daily rollups alone, same data.
+    const today = await measured('monthly rollups', { source: 'rollup' });
+    const daily = await measured('daily rollups only', { source: 'daily' });
+    const same = JSON.stringify(today.bodies.map((b) => JSON.parse(b) as unknown)) === JSON.stringify(daily.bodies.map((b) => JSON.parse(b) as unknown));
+    extra.monthly_and_daily_same_answers = same;
+    if (!same) throw new Error('the monthly rollups answer differently from the daily rollups');
+    extra.monthly_rollup_rows = Object.fromEntries(
+      (await db.query<{ table: string; rows: string }>(
+        "SELECT table, toString(sum(rows)) AS rows FROM system.parts WHERE active AND database = currentDatabase() AND table LIKE '%_monthly' GROUP BY table ORDER BY table",
+      )).map((r) => [r.table, Number(r.rows)]),
+    );
 
     const results = { overview_api_ms: today.api_ms, overview_ready_ms: today.ready_ms, bundle_gzip_kb: bundle };
     Object.assign(extra, {
       overview_api_cold_ms: today.api_cold_ms,
       per_report_ms: today.per_report_ms,
       overview_ready_runs_ms: today.ready_runs,
-      with_usage_monthly: { overview_api_ms: monthly.api_ms, overview_api_cold_ms: monthly.api_cold_ms, overview_ready_ms: monthly.ready_ms, per_report_ms: monthly.per_report_ms, ready_runs_ms: monthly.ready_runs },
-      with_per_report_monthly: { overview_api_ms: perReport.api_ms, overview_api_cold_ms: perReport.api_cold_ms, overview_ready_ms: perReport.ready_ms, per_report_ms: perReport.per_report_ms, ready_runs_ms: perReport.ready_runs },
+      daily_rollups_only: { overview_api_ms: daily.api_ms, overview_api_cold_ms: daily.api_cold_ms, overview_ready_ms: daily.ready_ms, per_report_ms: daily.per_report_ms, ready_runs_ms: daily.ready_runs },
+      daily_over_monthly_api_ratio: round(daily.api_ms / today.api_ms, 1),
     });
     const met = (k: keyof typeof TARGETS, v: number) => (v <= TARGETS[k] ? 'yes' : 'NO');
     console.log('');
     printTable(
-      ['metric', 'current rollups', 'with usage_monthly', 'per-report monthly', 'target', 'met (current)'],
+      ['metric', 'monthly rollups (Parley)', 'daily rollups only', 'target', 'met'],
       [
-        ['overview_api_ms', today.api_ms, monthly.api_ms, perReport.api_ms, TARGETS.overview_api_ms, met('overview_api_ms', today.api_ms)],
-        ['overview_ready_ms', today.ready_ms, monthly.ready_ms, perReport.ready_ms, TARGETS.overview_ready_ms, met('overview_ready_ms', today.ready_ms)],
-        ['bundle_gzip_kb', bundle, bundle, bundle, TARGETS.bundle_gzip_kb, met('bundle_gzip_kb', bundle)],
+        ['overview_api_ms', today.api_ms, daily.api_ms, TARGETS.overview_api_ms, met('overview_api_ms', today.api_ms)],
+        ['overview_ready_ms', today.ready_ms, daily.ready_ms, TARGETS.overview_ready_ms, met('overview_ready_ms', today.ready_ms)],
+        ['bundle_gzip_kb', bundle, bundle, TARGETS.bundle_gzip_kb, met('bundle_gzip_kb', bundle)],
       ],
     );
     console.log('');
     printTable(
-      ['report (ms, alone)', 'current rollups', 'with usage_monthly', 'per-report monthly'],
-      Object.keys(today.per_report_ms).map((k) => [k, today.per_report_ms[k] ?? 0, monthly.per_report_ms[k] ?? 0, perReport.per_report_ms[k] ?? 0]),
+      ['report (ms, alone)', 'monthly rollups (Parley)', 'daily rollups only'],
+      Object.keys(today.per_report_ms).map((k) => [k, today.per_report_ms[k] ?? 0, daily.per_report_ms[k] ?? 0]),
     );
     mkdirSync(path.dirname(resultsFile), { recursive: true });
     writeFileSync(resultsFile, `${JSON.stringify({ benchmark: 'portal', machine: { ...machineInfo(), chdb: '3.4.0' }, params: P, results, targets: TARGETS, extra }, null, 2)}\n`);

@@ -101,15 +101,24 @@ export class AccountStore {
 
   // ---- throttling ----
 
-  /** Counts one attempt in this minute's windows; false when over the limit. */
-  async allowAttempt(username: string, limit: number): Promise<boolean> {
+  /**
+   * Counts one attempt in this minute's windows (per username, per client
+   * address, and overall); false when any is over its limit. The per-address
+   * window stops one client spraying many usernames; the overall one caps a
+   * spray spread over many addresses. No address (inject()): no per-address window.
+   */
+  async allowAttempt(username: string, client: string | undefined, limit: number): Promise<boolean> {
     const minute = Math.floor(Date.now() / 60_000);
-    const keys = [`${this.prefix}:admin:rate:u:${sha256(username.toLowerCase())}:${minute}`, `${this.prefix}:admin:rate:all:${minute}`];
-    const res = await this.redis.multi().incr(keys[0] as string).expire(keys[0] as string, 120).incr(keys[1] as string).expire(keys[1] as string, 120).exec();
-    const perUser = Number(res?.[0]?.[1] ?? 0);
-    const overall = Number(res?.[2]?.[1] ?? 0);
-    // The overall window keeps a spray over many usernames in check as well.
-    return perUser <= limit && overall <= limit * 20;
+    const keys = [
+      `${this.prefix}:admin:rate:all:${minute}`,
+      `${this.prefix}:admin:rate:u:${sha256(username.toLowerCase())}:${minute}`,
+      ...(client === undefined ? [] : [`${this.prefix}:admin:rate:ip:${sha256(client)}:${minute}`]),
+    ];
+    const m = this.redis.multi();
+    for (const k of keys) m.incr(k).expire(k, 120);
+    const counts = ((await m.exec()) ?? []).filter((_, i) => i % 2 === 0).map(([, n]) => Number(n));
+    const [overall = 0, ...windows] = counts;
+    return overall <= limit * 20 && windows.every((n) => n <= limit);
   }
 
   async lockedUntil(username: string): Promise<number | undefined> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { route, type AnyRoute, type Principal } from './api.ts';
 import type { AdminContext } from './context.ts';
-import { ApiError, jsonResponse, parseCookies, setCookie } from './http.ts';
+import { ApiError, clientAddress, jsonResponse, parseCookies, setCookie } from './http.ts';
 import { OidcRefused } from './oidc.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import {
@@ -77,7 +77,7 @@ export function authRoutes(ctx: AdminContext): AnyRoute[] {
       body: loginRequestSchema, response: sessionSchema,
       handler: async ({ body, req }) => {
         if (!ctx.config.admin.localLogin) throw new ApiError(404, 'NOT_FOUND', 'local sign-in is off');
-        if (!(await ctx.accounts.allowAttempt(body.username, login.maxAttemptsPerMinute))) {
+        if (!(await ctx.accounts.allowAttempt(body.username, clientAddress(req, ctx.config.admin.trustedProxies), login.maxAttemptsPerMinute))) {
           throw new ApiError(429, 'RATE_LIMITED', 'too many sign-in attempts; wait a minute', undefined, { 'retry-after': '60' });
         }
         const until = await ctx.accounts.lockedUntil(body.username);

@@ -1,4 +1,5 @@
-import type { HttpResponse } from '../core/http.ts';
+import { isIP } from 'node:net';
+import type { HttpRequest, HttpResponse } from '../core/http.ts';
 
 /** Refusals the admin API answers with `{"error":{code,message}}`. */
 export class ApiError extends Error {
@@ -85,4 +86,28 @@ export function csvOf(rows: ReadonlyArray<Record<string, unknown>>, columns: rea
     return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
   };
   return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+}
+
+const normalAddress = (a: string): string => {
+  const s = a.trim().toLowerCase();
+  return s.startsWith('::ffff:') && isIP(s.slice(7)) === 4 ? s.slice(7) : s;
+};
+
+/**
+ * The client a request is attributed to: the socket's peer, or, when the peer
+ * is a trusted proxy, the last X-Forwarded-For hop that is not one (earlier
+ * hops are whatever the client wrote). Undefined without a socket (inject()).
+ */
+export function clientAddress(req: HttpRequest, trustedProxies: readonly string[]): string | undefined {
+  const peer = normalAddress(req.remoteAddress ?? '');
+  if (!isIP(peer)) return undefined;
+  const trusted = new Set(trustedProxies.map(normalAddress));
+  if (!trusted.has(peer)) return peer;
+  const hops = (req.headers['x-forwarded-for'] ?? '').split(',').map(normalAddress).filter((h) => h.length > 0);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string;
+    if (!isIP(hop)) return peer; // a proxy wrote no usable address: count the proxy
+    if (!trusted.has(hop)) return hop;
+  }
+  return peer;
 }

@@ -15,6 +15,13 @@ export const adminConfigSchema = z
      * `https://admin.example.org`. Empty: the origin of the Host the request was sent to.
      */
     origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path')).default([]),
+    /**
+     * Addresses of reverse proxies in front of the admin listener. A request from
+     * one of them is attributed to the last X-Forwarded-For address that is not a
+     * proxy (sign-in throttling is per client address); from anyone else the
+     * header is ignored.
+     */
+    trustedProxies: z.array(z.union([z.ipv4(), z.ipv6()])).default([]),
     session: z
       .object({
         ttlMinutes: minutes.default(8 * 60),

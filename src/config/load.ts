@@ -16,6 +16,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_ADMIN_HOST', 'admin.host', 'string'],
   ['PARLEY_ADMIN_PORT', 'admin.port', 'int'],
   ['PARLEY_ADMIN_ORIGINS', 'admin.origins', 'list'],
+  ['PARLEY_ADMIN_TRUSTED_PROXIES', 'admin.trustedProxies', 'list'],
   ['PARLEY_ADMIN_OIDC_ISSUER', 'admin.oidc.issuer', 'string'],
   ['PARLEY_ADMIN_OIDC_CLIENT_ID', 'admin.oidc.clientId', 'string'],
   ['PARLEY_ADMIN_OIDC_CLIENT_SECRET', 'admin.oidc.clientSecret', 'string'],

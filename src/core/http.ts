@@ -6,6 +6,8 @@ export interface HttpRequest {
   /** Lower-cased header names. */
   headers: Readonly<Record<string, string>>;
   body: Buffer;
+  /** The peer's IP address as text (the socket's; a proxy's when there is one in front). */
+  remoteAddress?: string;
 }
 
 export interface HttpResponse {

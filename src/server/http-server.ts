@@ -22,6 +22,7 @@ export interface InjectRequest {
   query?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  remoteAddress?: string;
 }
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -164,7 +165,7 @@ export class HttpServer {
     const { route } = matched;
     const refused = refuseByLength(route, declaredLength(headers)) ?? refuseByLength(route, body.length);
     if (refused) return refused;
-    return this.dispatch(route, { method, path, query, headers, body });
+    return this.dispatch(route, { method, path, query, headers, body, ...(input.remoteAddress ? { remoteAddress: input.remoteAddress } : {}) });
   }
 
   private match(method: string, path: string): Match {
@@ -209,6 +210,7 @@ export class HttpServer {
       const prior = headers[key];
       headers[key] = prior === undefined ? value : `${prior}, ${value}`;
     });
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
 
     const pending: Pending = { aborted: false, responded: false, timer: undefined };
     res.onAborted(() => {
@@ -244,7 +246,7 @@ export class HttpServer {
       if (!isLast) return;
       clearTimeout(pending.timer);
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
-      void this.dispatch(route, { method, path, query, headers, body }).then((response) =>
+      void this.dispatch(route, { method, path, query, headers, body, remoteAddress }).then((response) =>
         this.send(res, pending, response, false),
       );
     });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '../../src/admin/http.ts';
+import { SECURITY_HEADERS, clientAddress } from '../../src/admin/http.ts';
+import type { HttpRequest } from '../../src/core/http.ts';
 import { startTestRedis, type TestRedis } from '../support/redis.ts';
 import { ADMIN_PASSWORD, createAnalyst, handle, nextCode, setupAdmin, startRig, type AdminRig, type SessionHandle } from './support.ts';
 
@@ -107,6 +108,34 @@ describe('admin sign-in: setup token, TOTP, sessions, lockout', () => {
     // The windows are calendar minutes: 2 x 50 + 1 attempts put more than 50 into one window even when the run straddles a minute boundary.
     for (let i = 0; i < 101; i++) statuses.push((await rig.call('POST', '/auth/login', { body: { username: 'nobody', password: 'x' } })).status);
     expect(statuses).toContain(429);
+  });
+
+  it('rate-limits sign-in attempts per client address, across usernames, and believes X-Forwarded-For only from a trusted proxy', async () => {
+    const attempt = (username: string, remoteAddress: string, headers: Record<string, string> = {}) =>
+      rig.call('POST', '/auth/login', { body: { username, password: 'x' }, remoteAddress, headers }).then((r) => r.status);
+    // One address spraying a new username each time: every username window stays at 1, the address's fills.
+    const sprayer: number[] = [];
+    for (let i = 0; i < 101; i++) sprayer.push(await attempt(`spray${i}`, '203.0.113.7'));
+    expect(sprayer).toContain(429);
+    expect(sprayer.slice(0, 40).every((s) => s === 401)).toBe(true);
+    // Another address is not throttled by the first one's attempts; nor is a spoofed X-Forwarded-For from an untrusted peer believed.
+    expect(await attempt('spray-other', '198.51.100.9', { 'x-forwarded-for': '203.0.113.7' })).toBe(401);
+    expect(await attempt('spray-v6', '::ffff:198.51.100.10')).toBe(401);
+  });
+
+  it('attributes a request to its client: the peer, or the last untrusted X-Forwarded-For hop behind a trusted proxy', () => {
+    const req = (remoteAddress: string | undefined, xff?: string): HttpRequest => ({
+      method: 'POST', path: '/', query: '', body: Buffer.alloc(0), headers: xff ? { 'x-forwarded-for': xff } : {}, ...(remoteAddress ? { remoteAddress } : {}),
+    });
+    const proxies = ['10.0.0.2', '10.0.0.3'];
+    expect(clientAddress(req('203.0.113.7'), proxies)).toBe('203.0.113.7');
+    expect(clientAddress(req('203.0.113.7', '1.2.3.4'), proxies)).toBe('203.0.113.7'); // untrusted peer: header ignored
+    expect(clientAddress(req('10.0.0.2', '6.6.6.6, 198.51.100.9'), proxies)).toBe('198.51.100.9'); // the client's own claim (6.6.6.6) is not believed
+    expect(clientAddress(req('10.0.0.2', '198.51.100.9, 10.0.0.3'), proxies)).toBe('198.51.100.9'); // two proxies
+    expect(clientAddress(req('10.0.0.2', 'garbage'), proxies)).toBe('10.0.0.2');
+    expect(clientAddress(req('10.0.0.2'), proxies)).toBe('10.0.0.2');
+    expect(clientAddress(req('::ffff:203.0.113.7'), proxies)).toBe('203.0.113.7');
+    expect(clientAddress(req(undefined), proxies)).toBeUndefined();
   });
 
   it('an admin without TOTP must enrol before reaching the API', async () => {

@@ -23,6 +23,8 @@ export interface CallOptions {
   csrf?: string;
   token?: string;
   headers?: Record<string, string>;
+  /** The peer address the listener would see. */
+  remoteAddress?: string;
 }
 
 export interface Reply {
@@ -69,7 +71,7 @@ export async function startRig(redisUrl: string, input: ConfigInput = {}, extra:
       body = JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res: HttpResponse = await admin.server.inject({ method, path: path.startsWith('/admin') ? path : `/admin/api/v1${path}`, headers, ...(body !== undefined ? { body } : {}) });
+    const res: HttpResponse = await admin.server.inject({ method, path: path.startsWith('/admin') ? path : `/admin/api/v1${path}`, headers, ...(body !== undefined ? { body } : {}), ...(o.remoteAddress ? { remoteAddress: o.remoteAddress } : {}) });
     const text = res.body === undefined ? '' : res.body.toString();
     return { status: res.status, headers: res.headers ?? {}, text, json: <T,>() => JSON.parse(text) as T };
   };

@@ -1,7 +1,5 @@
 import { formatRows } from '../../analytics/format.ts';
-import { z } from 'zod';
-import type { QueryParams } from '../../analytics/backend.ts';
-import { REPORTS, isReportName, runReport, trailingYear, type ReportName } from '../../analytics/reports.ts';
+import { REPORTS, isReportName, runReport, trailingYear, type Source } from '../../analytics/reports.ts';
 import type { AnalyticsStore } from '../../analytics/store.ts';
 import { json, type HttpRequest, type HttpResponse, type RouteSpec } from '../../src/core/http.ts';
 
@@ -33,8 +31,8 @@ export const ACCOUNT = { username: 'admin', password: 'correct horse battery', t
 
 export interface StandInOptions {
   role?: 'admin' | 'analyst';
-  /** Report SQL to run instead of the rollup SQL of analytics/reports.ts (bench/portal.ts: proposed coarser rollups). */
-  sql?: Partial<Record<ReportName, string>>;
+  /** Where reports read (bench/portal.ts compares the daily rollups with the default, the best rollup). */
+  source?: Source;
 }
 
 export function standInAdminApi(store: AnalyticsStore, opts: StandInOptions = {}): StandIn {
@@ -123,10 +121,7 @@ export function standInAdminApi(store: AnalyticsStore, opts: StandInOptions = {}
         if (v !== null) input[k] = v;
       }
       try {
-        const override = opts.sql?.[name];
-        const rows = override
-          ? z.array(REPORTS[name].row as z.ZodType).parse(await store.db.query(override, REPORTS[name].params.parse(input) as QueryParams))
-          : await runReport(store.db, name, input);
+        const rows = await runReport(store.db, name, input, opts.source ?? 'rollup');
         if (q.get('format') === 'csv') return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8' }, body: formatRows(rows as Array<Record<string, unknown>>, 'csv') };
         return json(200, { report: name, from: input.from, to: input.to, tenant: input.tenant ?? '', rows });
       } catch (err) {
