@@ -14,9 +14,9 @@ import type { OidcLogin } from './oidc.ts';
 import type { SessionStore } from './sessions.ts';
 import type { ApiTokenStore } from './tokens.ts';
 
-/** What the admin API needs of the hub: the HubPort's ingest and readiness. */
+/** What the admin API needs of the hub: ingest on Parley's own behalf (past the policy), and readiness. */
 export interface AdminHub {
-  ingest(input: unknown): Promise<IngestAck>;
+  ingestAsParley(input: unknown): Promise<IngestAck>;
   readiness(): Readiness;
 }
 

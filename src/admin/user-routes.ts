@@ -105,13 +105,13 @@ export function userRoutes(ctx: AdminContext): AnyRoute[] {
         const peer: Address = { platform: contact.platform, id: contact.address, domain: contact.domain };
         const now = Date.now();
         const removal: Envelope = { type: 'contact-response', id: `admin-revoke-${randomUUID()}`, ts: now, from: self, to: peer, decision: 'removed' };
-        const ack = await ctx.hub.ingest(removal);
+        const ack = await ctx.hub.ingestAsParley(removal);
         if (ack.outcome === 'rejected') throw new ApiError(503, ack.error?.code ?? 'REJECTED', ack.error?.message ?? 'the hub refused the change; try again');
         const notice: Envelope = {
           type: 'error', id: `admin-revoke-notice-${randomUUID()}`, ts: now, from: peer, to: self, target: removal.id,
           code: 'CONTACT_REVOKED', message: `Your administrator removed ${contact.address} from your contacts.`, retryable: false,
         };
-        const told = await ctx.hub.ingest(notice);
+        const told = await ctx.hub.ingestAsParley(notice);
         if (told.outcome !== 'accepted' && told.outcome !== 'duplicate') ctx.log.warn({ user: u.id, outcome: told.outcome }, 'revoked contact: the user could not be told');
         await audit(ctx, actor(principal), 'contact.revoke', `${u.id} -> ${contact.platform}:${contact.address}`, contact, { outcome: ack.outcome });
         return { body: { revoked: true as const, outcome: ack.outcome } };

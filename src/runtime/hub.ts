@@ -258,6 +258,24 @@ export class Hub implements HubPort {
     return this.submit(env, 'ingress');
   }
 
+  /**
+   * An envelope Parley itself originates on an administrator's decision (a
+   * revoked contact and the notice to its user): validated like any other,
+   * but past the federation policy, which stops users and partners, not the
+   * organisation's own decisions. Revoking a contact in a blocked domain must
+   * still end the subscription there.
+   */
+  async ingestAsParley(input: unknown): Promise<IngestAck> {
+    let env: Envelope;
+    try {
+      env = parseEnvelope(input);
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+      return { id: '', outcome: 'rejected', error: err.toInfo() };
+    }
+    return this.submit(env, 'system');
+  }
+
   ingestMany(inputs: readonly unknown[]): Promise<IngestAck[]> {
     return Promise.all(inputs.map((i) => this.ingest(i)));
   }

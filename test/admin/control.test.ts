@@ -105,6 +105,25 @@ describe('admin API controls the running hub', () => {
     expect(audit.entries[0]?.target).toBe(`${me.id} -> xmpp:${asked.id}`);
   });
 
+  it('revoking a contact in a domain the policy now blocks still unsubscribes the external side and tells the user', async () => {
+    const me = teamsUser(3);
+    const peer = xmppUser(30, 'cut.example');
+    const env = (e: Record<string, unknown>): Envelope => ({ ...e, ts: Date.now() }) as Envelope;
+    expect((await rig.hub.hub.ingest(env({ type: 'contact-request', id: 'cut-1', from: me, to: peer }))).outcome).toBe('accepted');
+    expect((await rig.hub.hub.ingest(env({ type: 'contact-response', id: 'cut-1-ok', from: peer, to: me, decision: 'accepted' }))).outcome).toBe('accepted');
+    expect((await rig.call('POST', '/federations', { session: admin, body: { domain: 'cut.example', action: 'block', kind: 'partner' } })).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 300));
+    // The block holds for the user and the partner alike...
+    expect((await rig.hub.hub.ingest(im('cut-im', me, peer))).outcome).toBe('blocked');
+    // ...but the administrator's revocation is Parley's own decision and goes through.
+    const revoke = await rig.call('POST', '/users/contacts/revoke', { session: admin, body: { user: me.id, platform: 'xmpp', address: peer.id } });
+    expect(revoke.json()).toMatchObject({ revoked: true, outcome: 'accepted' });
+    await until(() => delivered((e) => e.type === 'contact-response' && e.decision === 'removed' && e.to.id === peer.id).length === 1, 10_000, 'unsubscription');
+    await until(() => delivered((e) => e.type === 'error' && e.code === 'CONTACT_REVOKED' && e.to.id === me.id).length === 1, 10_000, 'notice');
+    expect(delivered((e) => e.id === 'cut-im')).toEqual([]);
+    expect((await rig.call('DELETE', '/federations?domain=cut.example', { session: admin })).status).toBe(200);
+  });
+
   it('shows connector state and queue depths, and dead letters by metadata only, with replay and discard', async () => {
     const q = new Queue(queueName('loopback'), { connection: new Redis(redis.url, { maxRetriesPerRequest: null }), prefix });
     try {
