@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Page } from 'playwright-core';
 import { pino } from 'pino';
 import type { AnalyticsStore } from '../../analytics/store.ts';
 import { DEFAULT_DIST, portalRoutes } from '../../src/portal/serve.ts';
@@ -47,4 +48,23 @@ export async function startPortalServer(store: AnalyticsStore, opts: StandInOpti
       await server.close();
     },
   };
+}
+
+export type Rec = Record<string, string | number>;
+export const norm = (rows: readonly Rec[], cols: readonly string[]): string[] => rows.map((r) => cols.map((c) => String(r[c])).join('|')).sort();
+
+export function parseCsv(text: string): Rec[] {
+  const lines = text.trim().split(/\r\n/);
+  const head = (lines[0] ?? '').split(',');
+  // The figures and the generated names contain no commas or quotes except the hostile domain, which has neither.
+  return lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [head[i] as string, v])));
+}
+
+export async function tableRows(page: Page, chart: string): Promise<Rec[]> {
+  const card = page.locator(`[data-chart="${chart}"]`);
+  await card.locator('[data-action="toggle-table"]').click();
+  const head = await card.locator('thead th').allTextContents();
+  const cells = await card.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  await card.locator('[data-action="toggle-table"]').click();
+  return cells.map((c) => Object.fromEntries(head.map((h, i) => [h, c[i] ?? ''])));
 }

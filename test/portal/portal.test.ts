@@ -8,7 +8,7 @@ import type { MetadataEvent } from '../../src/core/metadata.ts';
 import { openChdb, type TestDb } from '../analytics/support.ts';
 import { generate, oracle } from '../analytics/synthetic.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { RESULTS_DIR, ensurePortalBuilt, startPortalServer, type PortalServer } from './harness.ts';
+import { RESULTS_DIR, ensurePortalBuilt, norm, parseCsv, startPortalServer, tableRows, type PortalServer, type Rec } from './harness.ts';
 import { ACCOUNT } from './stand-in-api.ts';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -22,25 +22,6 @@ function seed(): MetadataEvent[] {
     events.push({ ...base, messageId: `xss-${i}`, ts: Date.now() - 3_600_000, receiver: `x${i % 3}@${XSS}`, receiverDomain: XSS, receiverPlatform: 'xmpp', direction: 'outbound', sender: 'u1@parley.local', senderDomain: 'parley.local', senderPlatform: 'teams' });
   }
   return events;
-}
-
-type Rec = Record<string, string | number>;
-const norm = (rows: readonly Rec[], cols: readonly string[]): string[] => rows.map((r) => cols.map((c) => String(r[c])).join('|')).sort();
-
-function parseCsv(text: string): Rec[] {
-  const lines = text.trim().split(/\r\n/);
-  const head = (lines[0] ?? '').split(',');
-  // The figures and the generated names contain no commas or quotes except the hostile domain, which has neither.
-  return lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [head[i] as string, v])));
-}
-
-async function tableRows(page: Page, chart: string): Promise<Rec[]> {
-  const card = page.locator(`[data-chart="${chart}"]`);
-  await card.locator('[data-action="toggle-table"]').click();
-  const head = await card.locator('thead th').allTextContents();
-  const cells = await card.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
-  await card.locator('[data-action="toggle-table"]').click();
-  return cells.map((c) => Object.fromEntries(head.map((h, i) => [h, c[i] ?? ''])));
 }
 
 describe('management portal in Chromium', () => {
