@@ -8,8 +8,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { installCachedGrammar, useStockGrammar } from '../src/connectors/sip/grammar.ts';
 import { Kamailio } from '../test/support/kamailio.ts';
@@ -59,10 +61,102 @@ interface Run {
   failed: number;
   seconds: number;
   rttMs: number[];
+  cpu: CpuSplit;
+}
+
+/** Cores' worth of CPU each party used during a run (1 = one core busy the whole time). */
+interface CpuSplit {
+  parley: number;
+  parleyMainThread: number;
+  kamailio: number;
+  redis: number;
+  sipp: number;
+  machine: number;
+  loadAvg1m: number;
+}
+
+const TICK_MS = 10;
+
+function ticks(pid: number): number {
+  try {
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = rest.slice(rest.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The edge's processes: the main Kamailio (its pid file) and every process it forked. */
+function kamailioPids(edge: Kamailio): number[] {
+  let main: number;
+  try {
+    main = Number(readFileSync(path.join(edge.dir, 'kamailio.pid'), 'utf8').trim());
+  } catch {
+    return [];
+  }
+  const pids = [main];
+  for (const d of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === main) pids.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+function machineTicks(): { busy: number; total: number } {
+  const v = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
+  const busy = user + nice + system + irq + softirq;
+  return { busy, total: busy + idle + iowait + steal };
+}
+
+interface CpuProbe {
+  sippPid(pid: number | undefined): void;
+  stop(): CpuSplit;
+}
+
+function cpuProbe(edge: Kamailio, redisPid: number | undefined): CpuProbe {
+  const kPids = kamailioPids(edge);
+  const kam = () => kPids.reduce((a, p) => a + ticks(p), 0);
+  const t0 = performance.now();
+  const u0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const k0 = kam();
+  const r0 = redisPid ? ticks(redisPid) : 0;
+  const m0 = machineTicks();
+  let sipp: number | undefined;
+  let sippTicks = 0;
+  const poll = setInterval(() => {
+    if (sipp) sippTicks = Math.max(sippTicks, ticks(sipp));
+  }, 100);
+  return {
+    sippPid: (pid) => (sipp = pid),
+    stop: () => {
+      clearInterval(poll);
+      const ms = performance.now() - t0;
+      const u = process.cpuUsage(u0);
+      const m = machineTicks();
+      const cores = (t: number): number => round((t * TICK_MS) / ms, 2);
+      return {
+        parley: round((u.user + u.system) / 1000 / ms, 2),
+        parleyMainThread: round(performance.eventLoopUtilization(elu0).utilization, 2),
+        kamailio: cores(kam() - k0),
+        redis: cores((redisPid ? ticks(redisPid) : 0) - r0),
+        sipp: cores(sippTicks),
+        machine: round(((m.busy - m0.busy) / Math.max(1, m.total - m0.total)) * os.cpus().length, 2),
+        loadAvg1m: round(os.loadavg()[0] ?? 0, 1),
+      };
+    },
+  };
 }
 
 /** Runs a sipp UAC to completion: `-m` messages, at most `-l` in flight, optionally paced at `rate`/s. */
-async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inflight?: number; rate?: number }): Promise<Run> {
+async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inflight?: number; rate?: number; redisPid?: number }): Promise<Run> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-sipbench-'));
   const users = Array.from({ length: P.users }, (_, i) => String(i)).join('\n');
   writeFileSync(path.join(dir, 'users.csv'), `SEQUENTIAL\n${users}\n`);
@@ -71,12 +165,15 @@ async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inf
   if (opts.rate) args.push('-r', String(opts.rate), '-rp', '1000', '-l', '2000');
   else args.push('-r', '100000', '-l', String(opts.inflight ?? P.inflight));
   args.push(edge.udpTarget);
+  const probe = cpuProbe(edge, opts.redisPid);
   const t0 = performance.now();
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    probe.sippPid(child.pid);
     child.on('exit', (c) => resolve(c));
   });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = probe.stop();
   const rttFile = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
   const rttMs: number[] = [];
   if (rttFile) {
@@ -89,14 +186,31 @@ async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inf
   rmSync(dir, { recursive: true, force: true });
   const ok = rttMs.length;
   if (code !== 0 && ok === 0) throw new Error(`sipp exited with ${code} and completed nothing`);
-  return { perS: ok / seconds, ok, failed: n - ok, seconds, rttMs };
+  return { perS: ok / seconds, ok, failed: n - ok, seconds, rttMs, cpu };
+}
+
+/** Runs `once` under the inspector's CPU profiler (this thread only) and writes the profile to `file`. */
+async function profiled(file: string, once: () => Promise<Run>): Promise<Run> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  try {
+    return await once();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 async function best(times: number, once: () => Promise<Run>): Promise<Run> {
   let top: Run | undefined;
   for (let i = 0; i < times; i++) {
     const r = await once();
-    progress(`  ${round(r.perS)} msgs/s (${r.ok} ok, ${r.failed} failed, ${round(r.seconds, 1)} s)`);
+    const c = r.cpu;
+    progress(`  ${round(r.perS)} msgs/s (${r.ok} ok, ${r.failed} failed, ${round(r.seconds, 1)} s); cores: parley ${c.parley} (main thread ${c.parleyMainThread}), kamailio ${c.kamailio}, redis ${c.redis}, sipp ${c.sipp}, machine ${c.machine}, load ${c.loadAvg1m}`);
     if (!top || r.perS > top.perS) top = r;
   }
   if (!top) throw new Error('no run');
@@ -114,7 +228,8 @@ export async function run(): Promise<void> {
     registerUser(edge, 'sink', 'partner.example', sink.port);
     progress(`edge ceiling: ${P.messages} MESSAGEs sipp -> Kamailio -> sipp, ${P.inflight} in flight`);
     await sippLoad(edge, uacScenario('sink', 'partner.example'), 2_000, {});
-    const ceiling = await best(P.repeats, () => sippLoad(edge, uacScenario('sink', 'partner.example'), P.messages, {}));
+    const redisPid = redis.pid;
+    const ceiling = await best(P.repeats, () => sippLoad(edge, uacScenario('sink', 'partner.example'), P.messages, { redisPid }));
 
     // ---- sipp -> Kamailio -> Parley (sip.js) -> hub.ingest (durable) -> 200 OK
     const sip = sipConnectorFor(edge);
@@ -123,16 +238,19 @@ export async function run(): Promise<void> {
       await until(() => sip.status().state === 'up', 15_000, 'sip connector up');
       const scenario = uacScenario('user[field0]', 'parley.local');
       const variants: Record<'stock' | 'cached', Run> = {} as Record<'stock' | 'cached', Run>;
-      for (const v of ['stock', 'cached'] as const) {
+      const only = process.env.SIP_BENCH_ONLY_CACHED === '1';
+      for (const v of only ? (['cached'] as const) : (['stock', 'cached'] as const)) {
         if (v === 'stock') useStockGrammar();
         else if (!installCachedGrammar().ok) throw new Error('cached grammar could not be installed');
         progress(`sip -> hub with the ${v} sip.js parser`);
         await sippLoad(edge, scenario, 2_000, {});
-        variants[v] = await best(P.repeats, () => sippLoad(edge, scenario, P.messages, {}));
+        const profile = v === 'cached' ? process.env.SIP_BENCH_PROFILE : undefined;
+        variants[v] = await best(P.repeats, () => (profile ? profiled(profile, () => sippLoad(edge, scenario, P.messages, { redisPid })) : sippLoad(edge, scenario, P.messages, { redisPid })));
       }
+      variants.stock ??= variants.cached;
       const rate = Math.max(50, Math.round(variants.cached.perS * 0.5));
       progress(`latency at ${rate} msgs/s (half of the cached throughput) for ${P.latencySeconds} s`);
-      const paced = await sippLoad(edge, scenario, rate * P.latencySeconds, { rate });
+      const paced = await sippLoad(edge, scenario, rate * P.latencySeconds, { rate, redisPid });
       const [p50 = NaN, p99 = NaN] = percentiles(paced.rttMs, [50, 99]);
       const result = {
         benchmark: 'sip',
@@ -150,6 +268,7 @@ export async function run(): Promise<void> {
         p99_ms: round(p99, 1),
         latency_failed: paced.failed,
         failed: { edge: ceiling.failed, stock: variants.stock.failed, cached: variants.cached.failed },
+        cpu_cores: { edge: ceiling.cpu, stock: variants.stock.cpu, cached: variants.cached.cpu, latency: paced.cpu },
         targets: { ratio_to_edge: { op: '>=', value: 0.5, met: variants.cached.perS >= 0.5 * ceiling.perS } },
         connector: sip.stats(),
       };
