@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { Registerer, RegistererState, UserAgent, type LogLevel } from 'sip.js';
+import { Registerer, RegistererState, UserAgent, UserAgentState, type LogLevel } from 'sip.js';
 import type { Platform } from '../../core/address.ts';
 import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort } from '../../core/connector.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { errorInfo } from '../../core/errors.ts';
+import { FastMessagePath } from './fast-message.ts';
 import { grammarCached, installCachedGrammar } from './grammar.ts';
 import { Inbound } from './inbound.ts';
 import { deliverOne } from './outbound.ts';
@@ -46,6 +47,8 @@ export interface SipStats {
   publications: number;
   watches: number;
   grammarCached: boolean;
+  /** MESSAGEs answered by the fast path (fast-message.ts) rather than through sip.js. */
+  fastPath: number;
 }
 
 /**
@@ -75,6 +78,9 @@ export class SipConnector implements Connector {
   private restored = false;
   private readonly book: SipPresenceBook | undefined;
   private dropped = 0;
+  private readonly fast: FastMessagePath;
+  private fastOn = true;
+  private ruriUsers: readonly string[] = [];
 
   constructor(private readonly opts: SipConnectorOptions) {
     this.localDomains = new Set(opts.localDomains);
@@ -100,6 +106,23 @@ export class SipConnector implements Connector {
     this.inbound = new Inbound(() => this.hub, { localDomains: this.localDomains, maxBodyBytes: opts.maxBodyBytes }, {
       count: (kind, status) => this.counts.set(`${kind}:${status}`, (this.counts.get(`${kind}:${status}`) ?? 0) + 1),
     });
+    this.fast = new FastMessagePath({
+      ruriUsers: () => this.ruriUsers,
+      localDomains: this.localDomains,
+      responseHeaders: () => {
+        const ua = this.ua;
+        if (!ua || ua.state !== UserAgentState.Started) return undefined;
+        const c = ua.userAgentCore.configuration;
+        return `Supported: ${c.supportedOptionTagsResponse.join(', ')}\r\n${c.userAgentHeaderFieldValue ? `User-Agent: ${c.userAgentHeaderFieldValue}\r\n` : ''}`;
+      },
+      send: (response) => this.ua?.transport.send(response) ?? Promise.reject(new Error('no user agent')),
+      handle: (req, reply) => this.inbound.onIm(req, reply),
+    });
+  }
+
+  /** Turns the fast path for plain MESSAGEs on or off (on by default; benchmarks compare both). */
+  useFastPath(on: boolean): void {
+    this.fastOn = on;
   }
 
   status(): ConnectorStatus {
@@ -107,13 +130,14 @@ export class SipConnector implements Connector {
   }
 
   stats(): SipStats {
-    return { inbound: Object.fromEntries(this.counts), reconnects: this.reconnects, dropped: this.dropped, publications: this.publications.size, watches: this.watches.size, grammarCached: grammarCached() };
+    return { inbound: Object.fromEntries(this.counts), reconnects: this.reconnects, dropped: this.dropped, publications: this.publications.size, watches: this.watches.size, grammarCached: grammarCached(), fastPath: this.fast.handled };
   }
 
   /** The same figures for /metrics (`parley_connector_events{connector="sip"}`). */
   counters(): Readonly<Record<string, number>> {
     const st = this.stats();
     const out: Record<string, number> = { reconnects: st.reconnects, dropped: st.dropped, publications: st.publications, watches: st.watches };
+    out.fast_path = st.fastPath;
     for (const [k, v] of Object.entries(st.inbound)) out[`inbound_${k}`] = v;
     return out;
   }
@@ -145,6 +169,7 @@ export class SipConnector implements Connector {
       connectTimeoutMs: Math.min(o.requestTimeoutMs, 10_000),
       keepAliveMs: o.keepAliveMs,
       onDropped: () => this.dropped++,
+      intercept: (message) => this.fastOn && this.fast.take(message),
     };
     const log = (level: LogLevel, category: string, _label: string | undefined, content: string): void => {
       if (level === 'error' || level === 'warn') this.hub?.log.debug({ category, sip: content.slice(0, 500) }, 'sip.js');
@@ -167,6 +192,8 @@ export class SipConnector implements Connector {
         onDisconnect: (err) => this.onDisconnect(err),
       },
     });
+    const core = ua.userAgentCore.configuration;
+    this.ruriUsers = [core.aor.user, core.contact.uri.user].filter((u): u is string => !!u);
     return ua;
   }
 

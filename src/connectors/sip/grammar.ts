@@ -104,11 +104,26 @@ const FAST: Record<string, (input: string) => unknown> = {
   },
   From: nameAddr,
   To: nameAddr,
+  Via: (v) => {
+    const m = VIA_BRANCH.exec(v);
+    if (!m) return undefined;
+    const via: Record<string, unknown> = { protocol: 'SIP', transport: m[1], host_type: 'IPv4', host: m[2] };
+    if (m[3]) via.port = Number.parseInt(m[3], 10);
+    via.branch = m[4];
+    return via;
+  },
 };
 
-/** `<sip:user@host[:port]>[;tag=...]`, the shape Kamailio and sipp send, as the grammar would build it. */
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
+/** A top Via as the edge writes it, `SIP/2.0/WS 127.0.0.1:port;branch=...` and nothing else. Groups: transport, host, port, branch. */
+export const VIA_BRANCH = new RegExp(`^SIP/2\\.0/(WS|WSS|UDP|TCP|TLS)[ \\t]+(${OCTET}(?:\\.${OCTET}){3})(?::([1-9][0-9]{0,4}))?;branch=(${TOKEN})$`);
+
+/** `<sip:user@host[:port]>[;tag=...]`, the shape Kamailio and sipp send. Groups: user, host, port, tag. */
+export const NAME_ADDR = /^<sip:([A-Za-z0-9_.+-]{1,64})@([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8})(?::([1-9][0-9]{0,4}))?>(?:;tag=([A-Za-z0-9_.+-]{1,64}))?$/;
+
+/** A name-addr of NAME_ADDR's shape, as the grammar would build it. */
 function nameAddr(v: string): unknown {
-  const m = /^<sip:([A-Za-z0-9_.+-]{1,64})@([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8})(?::([1-9][0-9]{0,4}))?>(?:;tag=([A-Za-z0-9_.+-]{1,64}))?$/.exec(v);
+  const m = NAME_ADDR.exec(v);
   if (!m) return undefined;
   const h = new NameAddrHeader(new URI('sip', m[1] as string, m[2] as string, m[3] ? Number.parseInt(m[3], 10) : undefined), undefined as unknown as string, undefined as unknown as Record<string, string>);
   if (m[4]) h.setParam('tag', m[4]);
@@ -120,6 +135,11 @@ const SAMPLES: ReadonlyArray<readonly [string, string]> = [
   ['MESSAGE sip:user1@parley.local SIP/2.0', 'Request_Response'],
   ['SIP/2.0 200 OK', 'Request_Response'],
   ['SIP/2.0/WS abc.invalid;branch=z9hG4bK123;rport=5060;received=10.0.0.1', 'Via'],
+  ['SIP/2.0/WS  127.0.0.1:39781;branch=z9hG4bKb103.9ebe6d6e646922e5e45900256b892c17.0', 'Via'],
+  ['SIP/2.0/UDP 10.1.2.3;branch=z9hG4bK-1.x', 'Via'],
+  ['SIP/2.0/TCP 255.0.0.1:5060;branch=z9hG4bK1', 'Via'],
+  ['SIP/2.0/WS 127.0.0.1:5060;branch=z9hG4bK1;rport', 'Via'],
+  ['SIP/2.0/WS 256.0.0.1;branch=z9hG4bK1', 'Via'],
   ['"Bob \\"B\\"" <sip:bob@partner.example;transport=udp>;tag=abc', 'From'],
   ['<sip:user1@parley.local>', 'To'],
   ['<sip:x1y2@df7jal23ls0d.invalid;transport=ws>;expires=600;+sip.instance="<urn:uuid:1>"', 'Contact'],

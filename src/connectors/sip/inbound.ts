@@ -18,10 +18,35 @@ export interface InboundCounters {
   count(kind: 'accepted' | 'refused' | 'dropped', status: number): void;
 }
 
-type Reply = (status: number, reason: string, headers?: string[]) => void;
+export type Reply = (status: number, reason: string, headers?: string[]) => void;
+
+interface Party {
+  user: string | undefined;
+  host: string | undefined;
+  /** As received: a latin1 byte string. */
+  displayName: string | undefined;
+}
+
+/** What the connector needs of an inbound request, from sip.js or from the fast path (fast-message.ts). */
+export interface InboundRequest {
+  method: string;
+  callId: string;
+  cseq: number;
+  fromTag: string | undefined;
+  from: Party;
+  to: Party;
+  /** Body bytes as a latin1 byte string. */
+  body: string;
+  contentType: string | undefined;
+}
+
+function fromSipJs(msg: Core.IncomingRequestMessage): InboundRequest {
+  const party = (h: Core.IncomingRequestMessage['from'] | undefined): Party => ({ user: h?.uri?.user, host: h?.uri?.host, displayName: h?.displayName });
+  return { method: msg.method, callId: msg.callId, cseq: msg.cseq, fromTag: msg.fromTag, from: party(msg.from), to: party(msg.to), body: msg.body ?? '', contentType: msg.getHeader('content-type') };
+}
 
 /** Stable id for a request: retransmissions and resends of one transaction give the same envelope id. */
-function requestId(msg: Core.IncomingRequestMessage): string {
+function requestId(msg: InboundRequest): string {
   const h = createHash('sha1').update(`${msg.callId}\n${msg.cseq}\n${msg.fromTag ?? ''}\n${msg.method}`).digest('base64url');
   return `sip-${h}`;
 }
@@ -39,9 +64,9 @@ export class Inbound {
   ) {}
 
   /** From (external) and To (internal) of a request, or the SIP response refusing it. */
-  private parties(msg: Core.IncomingRequestMessage): { from: Address; to: Address } | { status: number; reason: string } {
-    const f = aor(msg.from?.uri?.user, msg.from?.uri?.host);
-    const t = aor(msg.to?.uri?.user, msg.to?.uri?.host);
+  private parties(msg: InboundRequest): { from: Address; to: Address } | { status: number; reason: string } {
+    const f = aor(msg.from.user, msg.from.host);
+    const t = aor(msg.to.user, msg.to.host);
     if (!f || !t) return { status: 400, reason: 'Bad Request' };
     if (!this.opts.localDomains.has(t.domain)) return { status: 404, reason: 'Not Found' };
     if (this.opts.localDomains.has(f.domain)) return { status: 403, reason: 'Forbidden' };
@@ -75,16 +100,20 @@ export class Inbound {
   }
 
   onMessage(message: Message): void {
-    const msg = message.request;
     const reply: Reply = (statusCode, reasonPhrase, extraHeaders) => {
       const p = statusCode < 300 ? message.accept({ statusCode, reasonPhrase }) : message.reject({ statusCode, reasonPhrase, ...(extraHeaders?.length ? { extraHeaders } : {}) });
       p.catch(() => undefined);
     };
+    this.onIm(fromSipJs(message.request), reply);
+  }
+
+  /** A MESSAGE: im or typing. */
+  onIm(msg: InboundRequest, reply: Reply): void {
     const parties = this.parties(msg);
     if ('status' in parties) return this.refuse(reply, parties.status, parties.reason);
-    const body = msg.body ?? '';
+    const body = msg.body;
     if (body.length > this.opts.maxBodyBytes) return this.refuse(reply, 413, 'Request Entity Too Large');
-    const ct = parseContentType(msg.getHeader('content-type'));
+    const ct = parseContentType(msg.contentType);
     const base = { id: requestId(msg), ts: Date.now(), ...parties };
     if (ct.type === ISCOMPOSING_TYPE) {
       const state = parseIsComposing(decodeBody(body, ct.charset));
@@ -100,14 +129,14 @@ export class Inbound {
 
   /** An out-of-dialog NOTIFY (some servers send presence that way). */
   onNotify(notification: Notification): void {
-    const msg = notification.request;
+    const msg = fromSipJs(notification.request);
     const reply: Reply = (statusCode, reasonPhrase) => {
       (statusCode < 300 ? notification.accept({ statusCode, reasonPhrase }) : notification.reject({ statusCode, reasonPhrase })).catch(() => undefined);
     };
     const parties = this.parties(msg);
     if ('status' in parties) return this.refuse(reply, parties.status, parties.reason);
-    const ct = parseContentType(msg.getHeader('content-type'));
-    const body = msg.body ?? '';
+    const ct = parseContentType(msg.contentType);
+    const body = msg.body;
     const p = ct.type === 'application/pidf+xml' && body.length <= this.opts.maxBodyBytes ? parsePidf(decodeBody(body, ct.charset)) : undefined;
     if (!p) return this.refuse(reply, 489, 'Bad Event');
     void this.submit({ id: requestId(msg), ts: Date.now(), ...parties, type: 'presence', ...p }, reply);
@@ -119,7 +148,8 @@ export class Inbound {
    * (pending) once durably enqueued; the answer comes later.
    */
   onSubscribe(req: Core.IncomingSubscribeRequest): void {
-    const msg = req.message;
+    const raw = req.message;
+    const msg = fromSipJs(raw);
     const reply: Reply = (statusCode, reasonPhrase, extraHeaders) => {
       try {
         if (statusCode < 300) req.accept({ statusCode, reasonPhrase, extraHeaders: [`Expires: 60`, ...(extraHeaders ?? [])] });
@@ -128,11 +158,11 @@ export class Inbound {
         // transaction gone
       }
     };
-    const event = (msg.getHeader('event') ?? '').split(';')[0]?.trim().toLowerCase();
+    const event = (raw.getHeader('event') ?? '').split(';')[0]?.trim().toLowerCase();
     if (event !== 'presence') return this.refuse(reply, 489, 'Bad Event', ['Allow-Events: presence']);
     const parties = this.parties(msg);
     if ('status' in parties) return this.refuse(reply, parties.status, parties.reason);
-    const expires = Number.parseInt(msg.getHeader('expires') ?? '3600', 10);
+    const expires = Number.parseInt(raw.getHeader('expires') ?? '3600', 10);
     const base = { id: requestId(msg), ts: Date.now(), ...parties };
     // An unsubscribe (Expires: 0) from someone not served by the edge: the contact is removed.
     if (expires === 0) return void this.submit({ ...base, type: 'contact-response', decision: 'removed' }, reply);

@@ -12,6 +12,8 @@ export interface WsTransportOptions {
   keepAliveMs: number;
   /** Called with each frame that was refused (too large), for metrics. */
   onDropped?: (reason: string) => void;
+  /** Sees each inbound message first; true means it was handled and sip.js does not get it. */
+  intercept?: (message: string) => boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export class WsTransport implements Transport {
   private ws: WebSocket | undefined;
   private pinger: NodeJS.Timeout | undefined;
   private missedPongs = 0;
+  private corked = false;
   private readonly opts: WsTransportOptions;
 
   constructor(
@@ -122,6 +125,7 @@ export class WsTransport implements Transport {
     else if (Array.isArray(data)) text = Buffer.concat(data).toString('latin1');
     else text = Buffer.from(data).toString('latin1');
     try {
+      if (this.opts.intercept?.(text)) return;
       this.onMessage?.(text);
     } catch (err) {
       // sip.js throws on some malformed input: one bad message must not take the connection down.
@@ -133,7 +137,24 @@ export class WsTransport implements Transport {
   send(message: string): Promise<void> {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('websocket not connected'));
+    this.coalesce(ws);
     return new Promise((resolve, reject) => ws.send(Buffer.from(message, 'utf8'), { binary: false }, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * Responses come in bursts (every request whose ingest was acknowledged by
+   * the same batch): the frames written in one tick leave in one write.
+   */
+  private coalesce(ws: WebSocket): void {
+    if (this.corked) return;
+    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!socket || typeof socket.cork !== 'function') return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   private cleanup(): void {
