@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { Core, Message, Notification } from 'sip.js';
 import type { Address } from '../../core/address.ts';
 import type { HubPort, IngestAck } from '../../core/connector.ts';
@@ -45,9 +45,14 @@ function fromSipJs(msg: Core.IncomingRequestMessage): InboundRequest {
   return { method: msg.method, callId: msg.callId, cseq: msg.cseq, fromTag: msg.fromTag, from: party(msg.from), to: party(msg.to), body: msg.body ?? '', contentType: msg.getHeader('content-type') };
 }
 
+type OneShotHash = (algorithm: string, data: string, encoding: 'base64url') => string;
+/** node >= 20.12 hashes a short string in one call, without a Hash object per message. */
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+const sha1 = (s: string): string => (oneShot ? oneShot('sha1', s, 'base64url') : crypto.createHash('sha1').update(s).digest('base64url'));
+
 /** Stable id for a request: retransmissions and resends of one transaction give the same envelope id. */
 function requestId(msg: InboundRequest): string {
-  const h = createHash('sha1').update(`${msg.callId}\n${msg.cseq}\n${msg.fromTag ?? ''}\n${msg.method}`).digest('base64url');
+  const h = sha1(`${msg.callId}\n${msg.cseq}\n${msg.fromTag ?? ''}\n${msg.method}`);
   return `sip-${h}`;
 }
 
