@@ -84,6 +84,15 @@ describe('fast path for plain MESSAGE', () => {
     expect(res.body).toBe('');
   });
 
+  it('echoes the request header bytes untouched (a UTF-8 display name stays the same bytes)', () => {
+    const h = harness();
+    const from = '"Jos\xc3\xa9 \xe2\x9c\x93" <sip:jose@partner.example>;tag=9';
+    expect(h.fast.take(request({ from }))).toBe(true);
+    expect(h.taken[0]?.req.from.displayName).toBe('Jos\xc3\xa9 \xe2\x9c\x93');
+    h.taken[0]?.reply(200, 'OK');
+    expect(h.sent[0]).toContain(`\r\nFrom: ${from}\r\n`);
+  });
+
   it('refusals carry their extra headers', () => {
     const h = harness();
     h.fast.take(request());

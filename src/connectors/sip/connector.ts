@@ -81,6 +81,7 @@ export class SipConnector implements Connector {
   private readonly fast: FastMessagePath;
   private fastOn = true;
   private ruriUsers: readonly string[] = [];
+  private responseHeaders: string | undefined;
 
   constructor(private readonly opts: SipConnectorOptions) {
     this.localDomains = new Set(opts.localDomains);
@@ -112,10 +113,14 @@ export class SipConnector implements Connector {
       responseHeaders: () => {
         const ua = this.ua;
         if (!ua || ua.state !== UserAgentState.Started) return undefined;
-        const c = ua.userAgentCore.configuration;
-        return `Supported: ${c.supportedOptionTagsResponse.join(', ')}\r\n${c.userAgentHeaderFieldValue ? `User-Agent: ${c.userAgentHeaderFieldValue}\r\n` : ''}`;
+        if (this.responseHeaders === undefined) {
+          const c = ua.userAgentCore.configuration;
+          const lines = `Supported: ${c.supportedOptionTagsResponse.join(', ')}\r\n${c.userAgentHeaderFieldValue ? `User-Agent: ${c.userAgentHeaderFieldValue}\r\n` : ''}`;
+          this.responseHeaders = Buffer.from(lines, 'utf8').toString('latin1');
+        }
+        return this.responseHeaders;
       },
-      send: (response) => this.ua?.transport.send(response) ?? Promise.reject(new Error('no user agent')),
+      send: (response) => (this.ua?.transport instanceof WsTransport ? this.ua.transport.sendBytes(response) : Promise.reject(new Error('no user agent'))),
       handle: (req, reply) => this.inbound.onIm(req, reply),
     });
   }
@@ -192,6 +197,7 @@ export class SipConnector implements Connector {
         onDisconnect: (err) => this.onDisconnect(err),
       },
     });
+    this.responseHeaders = undefined;
     const core = ua.userAgentCore.configuration;
     this.ruriUsers = [core.aor.user, core.contact.uri.user].filter((u): u is string => !!u);
     return ua;

@@ -23,8 +23,13 @@ export interface FastPathConfig {
   /** Users of the Request-URI sip.js accepts (its AOR and its contact): others get sip.js's 404. */
   ruriUsers(): readonly string[];
   localDomains: ReadonlySet<string>;
-  /** Supported option tags and User-Agent value sip.js puts in its responses; undefined when the UA is not running. */
+  /** The Supported and User-Agent lines sip.js puts in its responses (a byte string); undefined when the UA is not running. */
   responseHeaders(): string | undefined;
+  /**
+   * Sends a response given as a byte string (one char per byte, as requests
+   * arrive): the header values it copies from the request go back as the
+   * very bytes that came.
+   */
   send(response: string): Promise<void>;
   handle(req: InboundRequest, reply: Reply): void;
 }
@@ -119,27 +124,17 @@ export class FastMessagePath {
     if (extra === undefined) return false;
 
     const mergeKey = `${f.tag}\n${callId}\n${cseq[1]}`;
-    const inProgress = this.merged.get(mergeKey);
-    if (this.branches.has(branch)) return true; // retransmission while in progress: absorbed
-    const head = (status: number, reason: string, toTag: string): string =>
-      `SIP/2.0 ${status} ${reason}\r\n${vias.map((v) => `Via: ${v}\r\n`).join('')}From: ${from}\r\nTo: ${to};tag=${toTag}\r\nCSeq: ${cseq[1]} MESSAGE\r\nCall-ID: ${callId}\r\n`;
-    if (inProgress !== undefined) {
-      this.send(`${head(482, 'Loop Detected', newTag())}${extra}Content-Length: 0\r\n\r\n`);
+    if (this.branches.has(branch)) return true; // a retransmission while in progress: absorbed
+    // Everything of the response after its status line, up to the To tag.
+    const common = `${vias.map((v) => `Via: ${v}\r\n`).join('')}From: ${from}\r\nCSeq: ${cseq[1]} MESSAGE\r\nCall-ID: ${callId}\r\n${extra}To: ${to};tag=`;
+    if (this.merged.has(mergeKey)) {
+      this.send(`SIP/2.0 482 Loop Detected\r\n${common}${newTag()}\r\nContent-Length: 0\r\n\r\n`);
       return true;
     }
     this.branches.set(branch, mergeKey);
     this.merged.set(mergeKey, branch);
     this.handled++;
-    const toTag = newTag();
-    let answered = false;
-    const reply: Reply = (status, reason, headers) => {
-      if (answered) return;
-      answered = true;
-      this.branches.delete(branch);
-      this.merged.delete(mergeKey);
-      const hs = headers?.length ? headers.map((h) => `${h.trim()}\r\n`).join('') : '';
-      this.send(`${head(status, reason, toTag)}${extra}${hs}Content-Length: 0\r\n\r\n`);
-    };
+    const tx = new Transaction(this, branch, mergeKey, common);
     this.cfg.handle(
       {
         method: 'MESSAGE',
@@ -151,12 +146,42 @@ export class FastMessagePath {
         body,
         contentType: one.c,
       },
-      reply,
+      tx.reply,
     );
     return true;
   }
 
+  /** @internal the end of a transaction: its final response goes out and it is forgotten. */
+  finish(tx: Transaction, response: string): void {
+    this.branches.delete(tx.branch);
+    this.merged.delete(tx.mergeKey);
+    this.send(response);
+  }
+
   private send(response: string): void {
     this.cfg.send(response).catch(() => undefined);
+  }
+}
+
+/** One request in progress; `reply` sends its one final response (later ones are discarded, as by sip.js's transaction). */
+class Transaction {
+  readonly reply: Reply;
+  private answered = false;
+
+  constructor(
+    private readonly path: FastMessagePath,
+    readonly branch: string,
+    readonly mergeKey: string,
+    private readonly common: string,
+  ) {
+    this.reply = this.answer.bind(this);
+  }
+
+  private answer(status: number, reason: string, headers?: string[]): void {
+    if (this.answered) return;
+    this.answered = true;
+    let hs = '';
+    if (headers) for (const h of headers) hs += `${h.trim()}\r\n`;
+    this.path.finish(this, `SIP/2.0 ${status} ${reason}\r\n${this.common}${newTag()}\r\n${hs}Content-Length: 0\r\n\r\n`);
   }
 }

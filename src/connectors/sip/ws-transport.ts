@@ -135,10 +135,19 @@ export class WsTransport implements Transport {
   }
 
   send(message: string): Promise<void> {
+    return this.write(Buffer.from(message, 'utf8'));
+  }
+
+  /** Sends a message given as a byte string (one char per byte), as inbound messages are handed over. */
+  sendBytes(message: string): Promise<void> {
+    return this.write(Buffer.from(message, 'latin1'));
+  }
+
+  private write(bytes: Buffer): Promise<void> {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('websocket not connected'));
     this.coalesce(ws);
-    return new Promise((resolve, reject) => ws.send(Buffer.from(message, 'utf8'), { binary: false }, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => ws.send(bytes, { binary: false }, (err) => (err ? reject(err) : resolve())));
   }
 
   /**
