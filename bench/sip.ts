@@ -73,6 +73,9 @@ interface Run {
 /** Cores' worth of CPU each party used during a run (1 = one core busy the whole time). */
 interface CpuSplit {
   parley: number;
+  /** The main thread's own CPU (where the connector and the hub's ingest run): /proc/self/task/<pid>. */
+  parleyMain: number;
+  /** Event-loop utilisation of the main thread (busy share of wall time, whether or not it had a core). */
   parleyMainThread: number;
   kamailio: number;
   redis: number;
@@ -83,9 +86,9 @@ interface CpuSplit {
 
 const TICK_MS = 10;
 
-function ticks(pid: number): number {
+function ticks(pid: number, task?: number): number {
   try {
-    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
     const f = rest.slice(rest.lastIndexOf(')') + 2).split(' ');
     return Number(f[11]) + Number(f[12]);
   } catch {
@@ -133,6 +136,7 @@ function cpuProbe(edge: Kamailio, redisPid: number | undefined): CpuProbe {
   const u0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const k0 = kam();
+  const main0 = ticks(process.pid, process.pid);
   const r0 = redisPid ? ticks(redisPid) : 0;
   const m0 = machineTicks();
   let sipp: number | undefined;
@@ -150,6 +154,7 @@ function cpuProbe(edge: Kamailio, redisPid: number | undefined): CpuProbe {
       const cores = (t: number): number => round((t * TICK_MS) / ms, 2);
       return {
         parley: round((u.user + u.system) / 1000 / ms, 2),
+        parleyMain: cores(ticks(process.pid, process.pid) - main0),
         parleyMainThread: round(performance.eventLoopUtilization(elu0).utilization, 2),
         kamailio: cores(kam() - k0),
         redis: cores((redisPid ? ticks(redisPid) : 0) - r0),
@@ -211,12 +216,14 @@ async function profiled(file: string, once: () => Promise<Run>): Promise<Run> {
   }
 }
 
+const usPerMsg = (cores: number, perS: number): number => round((cores * 1e6) / Math.max(1, perS));
+
 async function best(times: number, once: () => Promise<Run>): Promise<Run> {
   let top: Run | undefined;
   for (let i = 0; i < times; i++) {
     const r = await once();
     const c = r.cpu;
-    progress(`  ${round(r.perS)} msgs/s (${r.ok} ok, ${r.failed} failed, ${round(r.seconds, 1)} s); cores: parley ${c.parley} (main thread ${c.parleyMainThread}), kamailio ${c.kamailio}, redis ${c.redis}, sipp ${c.sipp}, machine ${c.machine}, load ${c.loadAvg1m}`);
+    progress(`  ${round(r.perS)} msgs/s (${r.ok} ok, ${r.failed} failed, ${round(r.seconds, 1)} s); cores: parley ${c.parley} (main thread ${c.parleyMain}, busy ${c.parleyMainThread}), µs CPU/msg: parley ${usPerMsg(c.parley, r.perS)}, main thread ${usPerMsg(c.parleyMain, r.perS)}, kamailio ${c.kamailio}, redis ${c.redis}, sipp ${c.sipp}, machine ${c.machine}, load ${c.loadAvg1m}`);
     if (!top || r.perS > top.perS) top = r;
   }
   if (!top) throw new Error('no run');
@@ -282,18 +289,21 @@ export async function run(): Promise<void> {
         latency_failed: paced.failed,
         failed: { edge: ceiling.failed, stock: variants.stock?.failed ?? null, cached: variants.cached?.failed ?? null, fast: variants.fast?.failed ?? null },
         cpu_cores: { edge: ceiling.cpu, stock: variants.stock?.cpu ?? null, cached: variants.cached?.cpu ?? null, fast: variants.fast?.cpu ?? null, latency: paced.cpu },
+        cpu_us_per_msg: Object.fromEntries(
+          [['edge_kamailio', ceiling.cpu.kamailio, ceiling.perS] as const, ...all.flatMap((v) => { const r = variants[v]; return r ? ([[`${v}_parley`, r.cpu.parley, r.perS], [`${v}_parley_main_thread`, r.cpu.parleyMain, r.perS], [`${v}_kamailio`, r.cpu.kamailio, r.perS]] as const) : []; })].map(([k, c, p]) => [k, usPerMsg(c, p)]),
+        ),
         targets: { ratio_to_edge: { op: '>=', value: 0.5, met: main.perS >= 0.5 * ceiling.perS } },
         connector: sip.stats(),
       };
       mkdirSync(path.dirname(resultsFile), { recursive: true });
       writeFileSync(resultsFile, `${JSON.stringify(result, null, 2)}\n`);
       printTable(
-        ['path', 'msgs/s', 'x edge', 'cores: kamailio / parley main thread'],
+        ['path', 'msgs/s', 'x edge', 'cores: kamailio / parley main thread', 'main thread µs CPU/msg'],
         [
-          ['sipp -> Kamailio -> sipp (edge ceiling)', round(ceiling.perS), 1, `${ceiling.cpu.kamailio} / -`],
+          ['sipp -> Kamailio -> sipp (edge ceiling)', round(ceiling.perS), 1, `${ceiling.cpu.kamailio} / -`, '-'],
           ...all.flatMap((v) => {
             const r = variants[v];
-            return r ? [[`sipp -> Kamailio -> Parley, ${LABEL[v]}`, round(r.perS), round(r.perS / ceiling.perS, 2), `${r.cpu.kamailio} / ${r.cpu.parleyMainThread}`]] : [];
+            return r ? [[`sipp -> Kamailio -> Parley, ${LABEL[v]}`, round(r.perS), round(r.perS / ceiling.perS, 2), `${r.cpu.kamailio} / ${r.cpu.parleyMain}`, usPerMsg(r.cpu.parleyMain, r.perS)]] : [];
           }),
         ],
       );
