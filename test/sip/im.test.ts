@@ -12,8 +12,11 @@ describe('SIP IM through a real Kamailio', () => {
   const deliveredTo = (id: string) => ctx.t.loopback.delivered.filter((d) => d.env.to.id === id).map((d) => d.env);
 
   it('a SIP user sends plain text to a Teams user: 200 OK after the durable ingest, an im envelope on the Teams side', async () => {
+    const before = ctx.sip.stats().fastPath;
     const r = await sendMessage(ctx.edge, { from: 'bob@partner.example', to: 'user1@parley.local', body: 'hello from SIP' });
     expect(r.status).toBe(200);
+    // The plain MESSAGE as the real edge forwards it took the fast path (fast-message.ts), not sip.js.
+    expect(ctx.sip.stats().fastPath).toBe(before + 1);
     // The 200 came after ingest resolved: the envelope is already on its way (fast path), no waiting for a retry.
     await until(() => deliveredTo('user1@parley.local').length === 1, 5_000, 'delivery to user1');
     const env = deliveredTo('user1@parley.local')[0];
