@@ -1,7 +1,8 @@
 import { Core } from 'sip.js';
 import { describe, expect, it } from 'vitest';
 import { FastMessagePath } from '../../src/connectors/sip/fast-message.ts';
-import { installCachedGrammar } from '../../src/connectors/sip/grammar.ts';
+import { Grammar } from 'sip.js';
+import { installCachedGrammar, useStockGrammar } from '../../src/connectors/sip/grammar.ts';
 import type { InboundRequest, Reply } from '../../src/connectors/sip/inbound.ts';
 
 /**
@@ -142,6 +143,14 @@ describe('fast path for plain MESSAGE', () => {
     for (const o of others) expect(h.fast.take(o), o.split('\r\n').slice(0, 9).join(' | ')).toBe(false);
     expect(h.taken).toHaveLength(0);
     expect(h.sent).toHaveLength(0);
+  });
+
+  it('the cached grammar reads the top Via as the stock parser does', () => {
+    const vias = [VIA, 'SIP/2.0/WS  127.0.0.1:39781;branch=z9hG4bKb103.9e.0', 'SIP/2.0/UDP 10.0.0.255;branch=z9hG4bK-x', 'SIP/2.0/WS 127.0.0.1:5060;branch=a;rport', 'SIP/2.0/ws 127.0.0.1;branch=z', 'SIP/2.0/WS 300.1.1.1;branch=z'];
+    useStockGrammar();
+    const stock = vias.map((v) => JSON.stringify(Grammar.parse(v, 'Via')));
+    expect(installCachedGrammar().ok).toBe(true);
+    expect(vias.map((v) => JSON.stringify(Grammar.parse(v, 'Via')))).toEqual(stock);
   });
 
   it('takes nothing while the user agent is not running', () => {

@@ -83,7 +83,7 @@ const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}([ \\t]*;[ \\t]*${TOKEN}=${TO
 /**
  * Exact answers for the simple header shapes every message carries, without
  * the interpreter; anything else (or any doubt) goes to the grammar. Checked
- * against the stock parser (SAMPLES and test/unit/sip-grammar.test.ts).
+ * against the stock parser (SAMPLES, at install, and test/sip/fast-message.test.ts).
  */
 const FAST: Record<string, (input: string) => unknown> = {
   Call_ID: (v) => (v.length <= 256 && CALL_ID.test(v) ? v : undefined),
