@@ -44,8 +44,6 @@ export class ComponentLink {
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private onlineWaiters: Waiter[] = [];
-  private barrierInFlight: Promise<void> | undefined;
-  private barrierQueued: Promise<void> | undefined;
   private pingSeq = 0;
   private readonly pings = new Map<string, Waiter>();
   /** Counters for metrics: parse errors, oversize streams, reconnects. */
@@ -95,48 +93,38 @@ export class ComponentLink {
     });
   }
 
-  /** Writes serialised stanzas in one go; resolves once the server has them (see barrierDomain). */
+  /**
+   * Writes serialised stanzas in one go; resolves once the server has them
+   * (see barrierDomain). Each write carries its own ping in the same socket
+   * write, so a write is confirmed as soon as the server has worked through
+   * it, whatever is written after it: writes pipeline, and the server always
+   * has the next one queued while an earlier one is confirmed.
+   */
   async write(fragment: string): Promise<void> {
     const e = this.entity;
     if (!e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected');
-    await e.write(fragment);
-    if (this.opts.barrierDomain) await this.barrier();
+    if (!this.opts.barrierDomain) return e.write(fragment);
+    const id = `parley-ping-${++this.pingSeq}`;
+    const pong = this.awaitPong(id);
+    e.write(fragment + this.pingStanza(id)).catch((err: Error) => this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
+    return pong;
   }
 
   send(el: Element): Promise<void> {
     return this.write(el.toString());
   }
 
-  /**
-   * One ping covers every write made before it. Writes that arrive while a
-   * ping is out share the next one.
-   */
-  private barrier(): Promise<void> {
-    if (!this.barrierInFlight) {
-      this.barrierInFlight = this.ping().finally(() => (this.barrierInFlight = undefined));
-      return this.barrierInFlight;
-    }
-    this.barrierQueued ??= this.barrierInFlight
-      .catch(() => undefined)
-      .then(() => {
-        this.barrierQueued = undefined;
-        return this.barrier();
-      });
-    return this.barrierQueued;
+  private pingStanza(id: string): string {
+    return xml('iq', { type: 'get', id, from: this.opts.domain, to: this.opts.barrierDomain }, xml('ping', { xmlns: NS.ping })).toString();
   }
 
-  private ping(): Promise<void> {
-    const id = `parley-ping-${++this.pingSeq}`;
-    const el = xml('iq', { type: 'get', id, from: this.opts.domain, to: this.opts.barrierDomain }, xml('ping', { xmlns: NS.ping }));
+  private awaitPong(id: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         this.pings.delete(id);
         reject(new ParleyError('DELIVERY_TIMEOUT', 'XMPP server did not confirm the write'));
       }, this.opts.connectTimeoutMs);
       this.pings.set(id, { resolve: () => (clearTimeout(t), resolve()), reject: (err) => (clearTimeout(t), reject(err)) });
-      const e = this.entity;
-      if (!e) return this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected'));
-      e.write(el.toString()).catch((err: Error) => this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
     });
   }
 
