@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseJid } from '../../src/connectors/xmpp/addressing.ts';
+import { toFragment, toStanzas } from '../../src/connectors/xmpp/outbound.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
 import { parseStyledText, parseStyling, renderStyling } from '../../src/connectors/xmpp/styling.ts';
 import { toPlainText, type RichText } from '../../src/core/richtext.ts';
 
@@ -50,5 +52,21 @@ describe('XMPP per-stanza shortcuts give the same answers as the full paths', ()
     // Many distinct JIDs: the cache stays bounded and answers stay right.
     for (let i = 0; i < 25_000; i++) expect(parseJid(`u${i}@d${i % 7}.example/r`)?.bare).toBe(`u${i}@d${i % 7}.example`);
     expect(parseJid('Bob@Partner.Example/phone')?.resource).toBe('phone');
+  });
+
+  it('outbound: a chat message written straight to text is byte for byte what its element serialises to', () => {
+    const next = rng(11);
+    const chars = ['a', ' ', '&', '<', '>', '"', "'", '*', '\n', 'é', '😀', ']]>', '&amp;'];
+    const pick = (n: number): string => Array.from({ length: n }, () => chars[Math.floor(next() * chars.length)]).join('');
+    for (let i = 0; i < 2_000; i++) {
+      const env: Envelope = {
+        type: 'im', id: i % 3 === 0 ? `x:bob@partner.example/${pick(4)}` : `id-${pick(6)}`, ts: 0,
+        from: { platform: 'teams', id: `u${i}@parley.local`, domain: 'parley.local' },
+        to: { platform: 'xmpp', id: 'bob@partner.example', domain: 'partner.example' },
+        body: parseStyledText(pick(1 + Math.floor(next() * 20))),
+      };
+      const expected = toStanzas(env).map((el) => el.toString()).join('');
+      expect(toFragment(env)).toBe(expected);
+    }
   });
 });

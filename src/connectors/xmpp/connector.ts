@@ -11,7 +11,7 @@ import { translateIq } from './inbound-iq.ts';
 import { translateMessage } from './inbound-message.ts';
 import { translatePresence } from './inbound-presence.ts';
 import { ComponentLink } from './link.ts';
-import { toStanzas } from './outbound.ts';
+import { toFragment, toStanzas } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
 import { ReturnPaths } from './return-paths.ts';
 import { Rooms } from './rooms.ts';
@@ -172,7 +172,7 @@ export class XmppConnector implements Connector {
         const reactions = env.type === 'reaction' ? await this.state.changeReaction(env.from.id, env.target, env.emoji, env.action) : undefined;
         const roomJid = env.type === 'invite' && this.rooms ? await this.rooms.admit(env.room.id, env.room.name, env.to.id) : undefined;
         const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
-        for (const el of toStanzas(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) })) fragment += el.toString();
+        fragment += toFragment(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) });
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
       if (this.rooms && roomItems.length > 0) {
