@@ -246,8 +246,11 @@ export async function run(): Promise<void> {
         const cpu = cpuMeter(redis.pid, prosody.pid);
         const started = now();
         await sendFromHub(stack.hub, prefix, N, 0, chats);
+        const accepted = now();
         const r = await recv.next('done');
         rows.push([label, round(N / ((r.lastAt - started) / 1000)), what]);
+        // The hub's own intake: delivery cannot outrun it, so it tells whether the spine or the XMPP side limits.
+        rows.push([`${label.replace('_msgs_per_s', '')}_accepted_msgs_per_s`, round(N / ((accepted - started) / 1000)), 'Teams side -> hub: all acknowledged (durable)']);
         rows.push(...cpu(label.replace('_msgs_per_s', '')));
         const c = stack.xmpp.counters();
         const calls = (c.deliverCalls ?? 0) - (before.deliverCalls ?? 0);
