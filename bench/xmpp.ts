@@ -255,6 +255,8 @@ export async function run(): Promise<void> {
         const c = stack.xmpp.counters();
         const calls = (c.deliverCalls ?? 0) - (before.deliverCalls ?? 0);
         rows.push([`${label.replace('_msgs_per_s', '')}_items_per_call`, round(((c.stanzasOut ?? 0) - (before.stanzasOut ?? 0)) / Math.max(1, calls), 1), 'messages per connector call (merged fast path)']);
+        const confirmed = (c.writesConfirmed ?? 0) - (before.writesConfirmed ?? 0);
+        rows.push([`${label.replace('_msgs_per_s', '')}_confirm_ms_per_write`, round(((c.confirmWaitMs ?? 0) - (before.confirmWaitMs ?? 0)) / Math.max(1, confirmed), 1), 'write -> the server\'s pong (its backlog ahead of the write)']);
         await recv.stop();
       }
     }

@@ -31,7 +31,8 @@ export interface XmppConnectorOptions {
 function approxSize(el: Element | string, budget: number): number {
   if (typeof el === 'string') return el.length;
   let n = el.name.length * 2 + 5;
-  for (const [k, v] of Object.entries(el.attrs)) n += k.length + String(v).length + 4;
+  const attrs = el.attrs;
+  for (const k in attrs) n += k.length + String(attrs[k]).length + 4;
   for (const c of el.children) {
     if (n > budget) return n;
     n += approxSize(c, budget - n);
@@ -138,7 +139,10 @@ export class XmppConnector implements Connector {
 
   counters(): Readonly<Record<string, number>> {
     const l = this.link?.counters;
-    return { ...this.counts, parseErrors: l?.parseErrors ?? 0, streamsTooLarge: l?.oversized ?? 0, reconnects: l?.reconnects ?? 0, presencePairs: this.coalescer.size };
+    return {
+      ...this.counts, parseErrors: l?.parseErrors ?? 0, streamsTooLarge: l?.oversized ?? 0, reconnects: l?.reconnects ?? 0, presencePairs: this.coalescer.size,
+      writesConfirmed: l?.confirmed ?? 0, confirmWaitMs: Math.round(l?.confirmWaitMs ?? 0),
+    };
   }
 
   /** Resolves when the component stream is up (tests, readiness). */

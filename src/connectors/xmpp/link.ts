@@ -46,8 +46,8 @@ export class ComponentLink {
   private onlineWaiters: Waiter[] = [];
   private pingSeq = 0;
   private readonly pings = new Map<string, Waiter>();
-  /** Counters for metrics: parse errors, oversize streams, reconnects. */
-  readonly counters = { parseErrors: 0, oversized: 0, reconnects: 0 };
+  /** Counters for metrics: parse errors, oversize streams, reconnects; writes the server confirmed and the time they waited for it. */
+  readonly counters = { parseErrors: 0, oversized: 0, reconnects: 0, confirmed: 0, confirmWaitMs: 0 };
 
   constructor(private readonly opts: LinkOptions) {}
 
@@ -106,8 +106,11 @@ export class ComponentLink {
     if (!this.opts.barrierDomain) return e.write(fragment);
     const id = `parley-ping-${++this.pingSeq}`;
     const pong = this.awaitPong(id);
+    const at = performance.now();
     e.write(fragment + this.pingStanza(id)).catch((err: Error) => this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
-    return pong;
+    await pong;
+    this.counters.confirmed++;
+    this.counters.confirmWaitMs += performance.now() - at;
   }
 
   send(el: Element): Promise<void> {
