@@ -17,6 +17,13 @@ export interface LinkOptions {
    * once it has left for the socket.
    */
   barrierDomain?: string;
+  /**
+   * Bytes written and not yet confirmed by a pong, at most (a write bigger
+   * than this still goes alone): enough to keep the server busy between
+   * deliveries, little enough that its backlog, and the time a write waits
+   * for its pong, stay short. Default 1 MiB.
+   */
+  windowBytes?: number;
   /** Bytes without a complete stanza before the stream is dropped. */
   maxPendingBytes: number;
   reconnectMinMs: number;
@@ -45,6 +52,9 @@ export class ComponentLink {
   private timer: NodeJS.Timeout | undefined;
   private onlineWaiters: Waiter[] = [];
   private pingSeq = 0;
+  /** Bytes written and not yet confirmed, and the writes waiting for room in the window (in order). */
+  private unconfirmed = 0;
+  private windowWaiters: Array<() => void> = [];
   private readonly pings = new Map<string, Waiter>();
   /** Counters for metrics: parse errors, oversize streams, reconnects; writes the server confirmed and the time they waited for it. */
   readonly counters = { parseErrors: 0, oversized: 0, reconnects: 0, confirmed: 0, confirmWaitMs: 0 };
@@ -104,13 +114,39 @@ export class ComponentLink {
     const e = this.entity;
     if (!e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected');
     if (!this.opts.barrierDomain) return e.write(fragment);
+    const at = performance.now();
+    const size = fragment.length;
+    const window = this.opts.windowBytes ?? 1 << 20;
+    if (this.windowWaiters.length > 0 || (this.unconfirmed > 0 && this.unconfirmed + size > window)) {
+      await new Promise<void>((resolve) => this.windowWaiters.push(resolve));
+      // The stream may have gone while this write waited for room.
+      if (this.entity !== e || !this.online) {
+        this.wakeNextWriter();
+        throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP stream lost');
+      }
+    }
     const id = `parley-ping-${++this.pingSeq}`;
     const pong = this.awaitPong(id);
-    const at = performance.now();
+    this.unconfirmed += size;
     e.write(fragment + this.pingStanza(id)).catch((err: Error) => this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
-    await pong;
+    // The next waiting write may fit beside this one.
+    this.wakeNextWriterIfRoom(window);
+    try {
+      await pong;
+    } finally {
+      this.unconfirmed -= size;
+      this.wakeNextWriterIfRoom(window);
+    }
     this.counters.confirmed++;
     this.counters.confirmWaitMs += performance.now() - at;
+  }
+
+  private wakeNextWriterIfRoom(window: number): void {
+    if (this.unconfirmed === 0 || this.unconfirmed < window) this.wakeNextWriter();
+  }
+
+  private wakeNextWriter(): void {
+    this.windowWaiters.shift()?.();
   }
 
   send(el: Element): Promise<void> {
@@ -142,6 +178,9 @@ export class ComponentLink {
     const ws = this.onlineWaiters;
     this.onlineWaiters = [];
     for (const w of ws) w.reject(err);
+    const writers = this.windowWaiters;
+    this.windowWaiters = [];
+    for (const wake of writers) wake();
   }
 
   private scheduleReconnect(reason: string): void {
