@@ -236,6 +236,8 @@ const latency = (sent: Float64Array, got: Float64Array): number[] => {
 };
 
 export async function run(): Promise<void> {
+  // The machine is shared: the load around the run says how much the figures can be trusted.
+  const loadBefore = round(os.loadavg()[0] ?? NaN, 2);
   const redis = await ManagedRedis.temporary();
   const prosody = await startProsody({ hosts: { 'partner.example': ['send', 'recv'] }, components: { 'parley.local': 'bench-secret-123', 'raw.local': 'bench-secret-raw' } });
   const stack = await startStack(redis.url, prosody);
@@ -344,7 +346,7 @@ export async function run(): Promise<void> {
   };
   // Not a target: how much of Prosody's own component-path ceiling Parley reaches (the rest is Prosody's cost of a component's stanzas).
   const componentShare = round((results.hub_to_xmpp_msgs_per_s ?? 0) / (results.component_ceiling_msgs_per_s ?? NaN), 2);
-  console.log(`\nXMPP benchmark (N=${N}, paced ${RATE}/s for ${SECONDS} s, ${os.availableParallelism()} cores)\n`);
+  console.log(`\nXMPP benchmark (N=${N}, paced ${RATE}/s for ${SECONDS} s, ${os.availableParallelism()} cores, load average ${loadBefore} before, ${round(os.loadavg()[0] ?? NaN, 2)} after)\n`);
   printTable(['metric', 'value', 'what'], rows);
   console.log('');
   printTable(
@@ -353,6 +355,6 @@ export async function run(): Promise<void> {
   );
   console.log(`hub_to_xmpp vs the component ceiling: ${componentShare} (information, no target)\n`);
   mkdirSync(path.dirname(resultsFile), { recursive: true });
-  writeFileSync(resultsFile, `${JSON.stringify({ benchmark: 'xmpp', date: new Date().toISOString(), params: { N, RATE, SECONDS, cores: os.availableParallelism() }, results, ratios: { ...ratios, hub_to_xmpp_vs_component_ceiling: componentShare } }, null, 2)}\n`);
+  writeFileSync(resultsFile, `${JSON.stringify({ benchmark: 'xmpp', date: new Date().toISOString(), params: { N, RATE, SECONDS, cores: os.availableParallelism(), load_avg_1m_before: loadBefore, load_avg_1m_after: round(os.loadavg()[0] ?? NaN, 2) }, results, ratios: { ...ratios, hub_to_xmpp_vs_component_ceiling: componentShare } }, null, 2)}\n`);
   console.log(`results written to ${path.relative(process.cwd(), resultsFile)}`);
 }
