@@ -20,10 +20,10 @@ export interface Addressing {
 const MAX_ID = 256;
 
 export interface ParsedJid {
-  bare: string;
-  local: string;
-  domain: string;
-  resource: string;
+  readonly bare: string;
+  readonly local: string;
+  readonly domain: string;
+  readonly resource: string;
 }
 
 const LOCAL_FORBIDDEN = /["&'/:<>@\s]/;
@@ -36,7 +36,23 @@ const DOMAIN_RE = /^[a-z0-9.-]+$/;
  * so both are lowercased. No XEP-0106 unescaping: ids stay as sent.
  */
 export function parseJid(s: string | undefined): ParsedJid | undefined {
-  if (!s || s.length > 3071) return undefined;
+  if (!s) return undefined;
+  // The same few JIDs come back stanza after stanza: parse each once (a bounded, frozen cache).
+  const hit = jidCache.get(s);
+  if (hit !== undefined) return hit ?? undefined;
+  const parsed = parseJidUncached(s);
+  if (s.length <= 512) {
+    if (jidCache.size >= JID_CACHE_MAX) jidCache.clear();
+    jidCache.set(s, parsed ? Object.freeze(parsed) : null);
+  }
+  return parsed;
+}
+
+const JID_CACHE_MAX = 10_000;
+const jidCache = new Map<string, Readonly<ParsedJid> | null>();
+
+function parseJidUncached(s: string): ParsedJid | undefined {
+  if (s.length > 3071) return undefined;
   const slash = s.indexOf('/');
   const resource = slash >= 0 ? s.slice(slash + 1) : '';
   const head = slash >= 0 ? s.slice(0, slash) : s;

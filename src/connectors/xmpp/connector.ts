@@ -11,7 +11,7 @@ import { translateIq } from './inbound-iq.ts';
 import { translateMessage } from './inbound-message.ts';
 import { translatePresence } from './inbound-presence.ts';
 import { ComponentLink } from './link.ts';
-import { toStanzas } from './outbound.ts';
+import { toFragment, toStanzas } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
 import { ReturnPaths } from './return-paths.ts';
 import { Rooms } from './rooms.ts';
@@ -31,7 +31,8 @@ export interface XmppConnectorOptions {
 function approxSize(el: Element | string, budget: number): number {
   if (typeof el === 'string') return el.length;
   let n = el.name.length * 2 + 5;
-  for (const [k, v] of Object.entries(el.attrs)) n += k.length + String(v).length + 4;
+  const attrs = el.attrs;
+  for (const k in attrs) n += k.length + String(attrs[k]).length + 4;
   for (const c of el.children) {
     if (n > budget) return n;
     n += approxSize(c, budget - n);
@@ -138,7 +139,10 @@ export class XmppConnector implements Connector {
 
   counters(): Readonly<Record<string, number>> {
     const l = this.link?.counters;
-    return { ...this.counts, parseErrors: l?.parseErrors ?? 0, streamsTooLarge: l?.oversized ?? 0, reconnects: l?.reconnects ?? 0, presencePairs: this.coalescer.size };
+    return {
+      ...this.counts, parseErrors: l?.parseErrors ?? 0, streamsTooLarge: l?.oversized ?? 0, reconnects: l?.reconnects ?? 0, presencePairs: this.coalescer.size,
+      writesConfirmed: l?.confirmed ?? 0, confirmWaitMs: Math.round(l?.confirmWaitMs ?? 0),
+    };
   }
 
   /** Resolves when the component stream is up (tests, readiness). */
@@ -172,7 +176,7 @@ export class XmppConnector implements Connector {
         const reactions = env.type === 'reaction' ? await this.state.changeReaction(env.from.id, env.target, env.emoji, env.action) : undefined;
         const roomJid = env.type === 'invite' && this.rooms ? await this.rooms.admit(env.room.id, env.room.name, env.to.id) : undefined;
         const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
-        for (const el of toStanzas(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) })) fragment += el.toString();
+        fragment += toFragment(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) });
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
       if (this.rooms && roomItems.length > 0) {

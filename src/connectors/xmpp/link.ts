@@ -17,6 +17,13 @@ export interface LinkOptions {
    * once it has left for the socket.
    */
   barrierDomain?: string;
+  /**
+   * Bytes written and not yet confirmed by a pong, at most (a write bigger
+   * than this still goes alone): enough to keep the server busy between
+   * deliveries, little enough that its backlog, and the time a write waits
+   * for its pong, stay short. Default 1 MiB.
+   */
+  windowBytes?: number;
   /** Bytes without a complete stanza before the stream is dropped. */
   maxPendingBytes: number;
   reconnectMinMs: number;
@@ -44,12 +51,13 @@ export class ComponentLink {
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private onlineWaiters: Waiter[] = [];
-  private barrierInFlight: Promise<void> | undefined;
-  private barrierQueued: Promise<void> | undefined;
   private pingSeq = 0;
+  /** Bytes written and not yet confirmed, and the writes waiting for room in the window (in order). */
+  private unconfirmed = 0;
+  private windowWaiters: Array<() => void> = [];
   private readonly pings = new Map<string, Waiter>();
-  /** Counters for metrics: parse errors, oversize streams, reconnects. */
-  readonly counters = { parseErrors: 0, oversized: 0, reconnects: 0 };
+  /** Counters for metrics: parse errors, oversize streams, reconnects; writes the server confirmed and the time they waited for it. */
+  readonly counters = { parseErrors: 0, oversized: 0, reconnects: 0, confirmed: 0, confirmWaitMs: 0 };
 
   constructor(private readonly opts: LinkOptions) {}
 
@@ -95,48 +103,67 @@ export class ComponentLink {
     });
   }
 
-  /** Writes serialised stanzas in one go; resolves once the server has them (see barrierDomain). */
+  /**
+   * Writes serialised stanzas in one go; resolves once the server has them
+   * (see barrierDomain). Each write carries its own ping in the same socket
+   * write, so a write is confirmed as soon as the server has worked through
+   * it, whatever is written after it: writes pipeline, and the server always
+   * has the next one queued while an earlier one is confirmed.
+   */
   async write(fragment: string): Promise<void> {
     const e = this.entity;
     if (!e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected');
-    await e.write(fragment);
-    if (this.opts.barrierDomain) await this.barrier();
+    if (!this.opts.barrierDomain) return e.write(fragment);
+    const at = performance.now();
+    const size = fragment.length;
+    const window = this.opts.windowBytes ?? 1 << 20;
+    if (this.windowWaiters.length > 0 || (this.unconfirmed > 0 && this.unconfirmed + size > window)) {
+      await new Promise<void>((resolve) => this.windowWaiters.push(resolve));
+      // The stream may have gone while this write waited for room.
+      if (this.entity !== e || !this.online) {
+        this.wakeNextWriter();
+        throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP stream lost');
+      }
+    }
+    const id = `parley-ping-${++this.pingSeq}`;
+    const pong = this.awaitPong(id);
+    this.unconfirmed += size;
+    e.write(fragment + this.pingStanza(id)).catch((err: Error) => this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
+    // The next waiting write may fit beside this one.
+    this.wakeNextWriterIfRoom(window);
+    try {
+      await pong;
+    } finally {
+      this.unconfirmed -= size;
+      this.wakeNextWriterIfRoom(window);
+    }
+    this.counters.confirmed++;
+    this.counters.confirmWaitMs += performance.now() - at;
+  }
+
+  private wakeNextWriterIfRoom(window: number): void {
+    if (this.unconfirmed === 0 || this.unconfirmed < window) this.wakeNextWriter();
+  }
+
+  private wakeNextWriter(): void {
+    this.windowWaiters.shift()?.();
   }
 
   send(el: Element): Promise<void> {
     return this.write(el.toString());
   }
 
-  /**
-   * One ping covers every write made before it. Writes that arrive while a
-   * ping is out share the next one.
-   */
-  private barrier(): Promise<void> {
-    if (!this.barrierInFlight) {
-      this.barrierInFlight = this.ping().finally(() => (this.barrierInFlight = undefined));
-      return this.barrierInFlight;
-    }
-    this.barrierQueued ??= this.barrierInFlight
-      .catch(() => undefined)
-      .then(() => {
-        this.barrierQueued = undefined;
-        return this.barrier();
-      });
-    return this.barrierQueued;
+  private pingStanza(id: string): string {
+    return xml('iq', { type: 'get', id, from: this.opts.domain, to: this.opts.barrierDomain }, xml('ping', { xmlns: NS.ping })).toString();
   }
 
-  private ping(): Promise<void> {
-    const id = `parley-ping-${++this.pingSeq}`;
-    const el = xml('iq', { type: 'get', id, from: this.opts.domain, to: this.opts.barrierDomain }, xml('ping', { xmlns: NS.ping }));
+  private awaitPong(id: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         this.pings.delete(id);
         reject(new ParleyError('DELIVERY_TIMEOUT', 'XMPP server did not confirm the write'));
       }, this.opts.connectTimeoutMs);
       this.pings.set(id, { resolve: () => (clearTimeout(t), resolve()), reject: (err) => (clearTimeout(t), reject(err)) });
-      const e = this.entity;
-      if (!e) return this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected'));
-      e.write(el.toString()).catch((err: Error) => this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
     });
   }
 
@@ -151,6 +178,9 @@ export class ComponentLink {
     const ws = this.onlineWaiters;
     this.onlineWaiters = [];
     for (const w of ws) w.reject(err);
+    const writers = this.windowWaiters;
+    this.windowWaiters = [];
+    for (const wake of writers) wake();
   }
 
   private scheduleReconnect(reason: string): void {

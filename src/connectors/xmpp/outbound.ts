@@ -1,4 +1,4 @@
-import xml, { type Element } from '@xmpp/xml';
+import xml, { escapeXML, escapeXMLText, type Element } from '@xmpp/xml';
 import type { Envelope } from '../../core/envelope.ts';
 import { jidOf, stanzaRef } from './addressing.ts';
 import { NS } from './ns.ts';
@@ -24,6 +24,24 @@ function message(env: Envelope, type: string, ...children: Array<Element | null>
 }
 
 
+const IM_TAIL = `<active xmlns="${NS.chatStates}"/><request xmlns="${NS.receipts}"/></message>`;
+
+/**
+ * The serialised stanzas of one envelope: toStanzas' output as text. A chat
+ * message, by far the most common, is written straight to text (the same
+ * bytes the element would serialise to, without building it).
+ */
+export function toFragment(env: Envelope, ctx: OutboundContext = {}): string {
+  if (env.type === 'im' && !ctx.replyTo) {
+    const attrs = `from="${escapeXML(jidOf(env.from))}" to="${escapeXML(jidOf(env.to))}" id="${escapeXML(stanzaRef(env.id, env.to.id))}" type="chat"`;
+    const text = renderStyling(env.body);
+    return `<message ${attrs}>${text ? `<body>${escapeXMLText(text)}</body>` : '<body/>'}${IM_TAIL}`;
+  }
+  let out = '';
+  for (const el of toStanzas(env, ctx)) out += el.toString();
+  return out;
+}
+
 /** The stanzas that carry one envelope to an XMPP user; [] when XMPP has no form for it. */
 export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
   const from = jidOf(env.from);
@@ -38,7 +56,6 @@ export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
           xml('body', {}, renderStyling(env.body)),
           xml('active', { xmlns: NS.chatStates }),
           xml('request', { xmlns: NS.receipts }),
-          xml('markable', { xmlns: 'urn:xmpp:chat-markers:0' }),
         ),
       ];
     case 'edit':

@@ -5,7 +5,9 @@
  * Bounded and short-lived; a reply after a restart falls back to the bare JID.
  */
 export class ReturnPaths {
-  private readonly paths = new Map<string, { jid: string; at: number }>();
+  /** Two generations: when the current one is full it becomes the old one, and the old one is dropped. */
+  private current = new Map<string, { jid: string; at: number }>();
+  private previous = new Map<string, { jid: string; at: number }>();
 
   constructor(
     private readonly max = 50_000,
@@ -14,26 +16,21 @@ export class ReturnPaths {
 
   remember(envelopeId: string, fullJid: string | undefined, now = Date.now()): void {
     if (!fullJid || !fullJid.includes('/')) return;
-    this.paths.delete(envelopeId);
-    this.paths.set(envelopeId, { jid: fullJid, at: now });
-    if (this.paths.size > this.max) {
-      const oldest = this.paths.keys().next().value;
-      if (oldest !== undefined) this.paths.delete(oldest);
+    if (this.current.size >= Math.ceil(this.max / 2)) {
+      this.previous = this.current;
+      this.current = new Map();
     }
+    this.current.set(envelopeId, { jid: fullJid, at: now });
   }
 
   lookup(envelopeId: string | undefined, now = Date.now()): string | undefined {
     if (!envelopeId) return undefined;
-    const p = this.paths.get(envelopeId);
-    if (!p) return undefined;
-    if (now - p.at > this.ttlMs) {
-      this.paths.delete(envelopeId);
-      return undefined;
-    }
+    const p = this.current.get(envelopeId) ?? this.previous.get(envelopeId);
+    if (!p || now - p.at > this.ttlMs) return undefined;
     return p.jid;
   }
 
   get size(): number {
-    return this.paths.size;
+    return this.current.size + this.previous.size;
   }
 }

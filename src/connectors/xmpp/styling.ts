@@ -69,7 +69,17 @@ function linesToInlines(lines: readonly string[]): Inline[] {
   return c;
 }
 
+/** Text in which styling finds nothing: no span or block directive, no line break, no URL. */
+const PLAIN_LINE = /^(?!>)[^*_~`\r\n]*$/;
+
 export function parseStyling(text: string): RichText {
+  // Most messages are one plain line: the same result without the line and span machinery.
+  if (text !== '' && PLAIN_LINE.test(text) && !text.includes('://')) return { blocks: [{ t: 'p', c: [{ t: 'text', v: text }] }] };
+  return parseStyledText(text);
+}
+
+/** The full parser (exported for the test that holds the shortcut to it). */
+export function parseStyledText(text: string): RichText {
   const lines = text.split(/\r?\n/);
   const blocks: Block[] = [];
   let para: string[] = [];
@@ -127,5 +137,10 @@ function styledText(n: Extract<Inline, { t: 'text' }>): string {
 }
 
 export function renderStyling(rt: RichText): string {
+  const only = rt.blocks.length === 1 ? rt.blocks[0] : undefined;
+  if (only?.t === 'p' && only.c.length === 1) {
+    const n = only.c[0];
+    if (n?.t === 'text' && !n.marks?.length) return n.v;
+  }
   return toPlainText(rt, { text: styledText, pre: (b) => `\`\`\`${b.lang ?? ''}\n${b.v}\n\`\`\`` });
 }
