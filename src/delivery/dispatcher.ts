@@ -153,8 +153,8 @@ export class Dispatcher {
           await this.promote(job.jobId);
         }
         if (--job.remaining === 0 && !job.handedBack) {
-          const removal = this.jobs
-            .remove(job.jobId)
+          const removal = this.marks
+            .dropDelayed({ queueKey: this.jobs.qualifiedName, jobId: job.jobId })
             .catch((err: unknown) => this.log.debug({ err, jobId: job.jobId }, 'delivered job not removed; the consumer will skip it'))
             .finally(() => this.fastRuns.delete(removal));
           this.fastRuns.add(removal);
@@ -178,6 +178,8 @@ export class Dispatcher {
       connection: this.connection,
       prefix: this.prefix,
       concurrency: this.policy.concurrency,
+      // Fast-path jobs do not wake the consumer (see Outbox): it looks at delayed jobs this often (seconds).
+      drainDelay: 1,
       stalledInterval: this.policy.stalledIntervalMs,
       maxStalledCount: 1000,
       lockDuration: Math.max(10_000, this.policy.stalledIntervalMs * 2),
