@@ -5,6 +5,7 @@
  * used (this process with its shards, and redis-server) and the Redis commands per message.
  * `RATE=500 SECS=8 npx tsx bench/latency-probe.ts`
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectRedis } from '../src/state/redis.ts';
 import { cpuSample, cpuShare } from './lib/cpu.ts';
@@ -32,6 +33,24 @@ h.loopback.onDelivered((ds) => {
   h.loopback.delivered.length = 0;
 });
 
+/** CPU clock ticks (1/100 s) of this process's main thread and of all its other threads (shards, GC, libuv). */
+function threadTicks(): { main: number; rest: number } {
+  let main = 0;
+  let rest = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]);
+      if (Number(tid) === process.pid) main += ticks;
+      else rest += ticks;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { main, rest };
+}
+
 /** Redis calls by command name, from INFO commandstats. */
 async function commandCounts(): Promise<Map<string, number>> {
   const info = await admin.info('commandstats');
@@ -48,7 +67,9 @@ const loop = monitorEventLoopDelay({ resolution: 1 });
 const cmdsBefore = await commandCounts();
 const cpuBefore = cpuSample([redis.pid]);
 const redisBefore = cpuSample([]);
+const ticksBefore = threadTicks();
 loop.enable();
+const elu0 = performance.eventLoopUtilization();
 const start = performance.now();
 let i = 0;
 await new Promise<void>((resolve) => {
@@ -67,9 +88,12 @@ await new Promise<void>((resolve) => {
 });
 while (sent.size > 0) await new Promise((r) => setTimeout(r, 50));
 loop.disable();
+const elu = performance.eventLoopUtilization(elu0);
 const cpu = cpuShare(cpuBefore, cpuSample([redis.pid]));
 const self = cpuShare(redisBefore, cpuSample([]));
 const cmdsAfter = await commandCounts();
+const ticksAfter = threadTicks();
+const usPerMsg = (ticks: number): string => ((ticks * 10_000) / total).toFixed(0);
 
 const f = (v: number | undefined): string => (v ?? 0).toFixed(1);
 const [t50, t99, tmax] = percentiles(lat.map((l) => l[2]), [50, 99, 100]);
@@ -78,12 +102,16 @@ const [p50, p99] = percentiles(lat.map((l) => l[2] - l[1]), [50, 99]);
 console.log(`rate ${rate}: total p50 ${f(t50)} p99 ${f(t99)} max ${f(tmax)} | ack p50 ${f(a50)} p99 ${f(a99)} | after-ack p50 ${f(p50)} p99 ${f(p99)}`);
 console.log(
   `cpu: parley ${self.ownCores.toFixed(2)} cores, redis ${(cpu.ownCores - self.ownCores).toFixed(2)}, others ${cpu.foreignCores.toFixed(2)} | ` +
-    `main event-loop delay p50 ${f(loop.percentile(50) / 1e6)} p99 ${f(loop.percentile(99) / 1e6)} max ${f(loop.max / 1e6)} ms`,
+    `main thread busy ${(elu.utilization * 100).toFixed(0)}% (${((elu.active * 1000) / total).toFixed(0)} us/msg), event-loop delay p50 ${f(loop.percentile(50) / 1e6)} p99 ${f(loop.percentile(99) / 1e6)} max ${f(loop.max / 1e6)} ms`,
 );
 const perMsg = [...cmdsAfter]
   .map(([name, n]) => [name, (n - (cmdsBefore.get(name) ?? 0)) / total] as const)
   .filter(([name, n]) => n > 0.01 && name !== 'info')
   .sort((a, b) => b[1] - a[1]);
+console.log(
+  `cpu per message: main thread ${usPerMsg(ticksAfter.main - ticksBefore.main)} us, other threads ${usPerMsg(ticksAfter.rest - ticksBefore.rest)} us ` +
+    `(shards, GC helpers), redis ${(((cpu.ownCores - self.ownCores) * ((performance.now() - start) / 1000) * 1e6) / total).toFixed(0)} us`,
+);
 console.log(`redis calls per message: ${perMsg.reduce((s, [, n]) => s + n, 0).toFixed(2)} (${perMsg.map(([c, n]) => `${c} ${n.toFixed(2)}`).join(', ')})`);
 const win = new Map<number, number>();
 for (const [s, , t] of lat) {

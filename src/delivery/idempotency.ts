@@ -21,6 +21,11 @@ for j = 3, #ARGV do
 end
 return dropped`);
 
+/** The Redis key of an item's delivered mark. */
+export function markKey(prefix: string, itemKey: string): string {
+  return `${prefix}:dlv:${itemKey}`;
+}
+
 /** A delayed BullMQ job: its queue's key prefix (`<prefix>:<queue>`) and its id. */
 export interface DelayedJobRef {
   queueKey: string;
@@ -53,7 +58,7 @@ export class DeliveryMarks {
   ) {}
 
   private k(key: string): string {
-    return `${this.prefix}:dlv:${key}`;
+    return markKey(this.prefix, key);
   }
 
   delivered(keys: readonly string[]): Promise<boolean[]> {
@@ -64,8 +69,10 @@ export class DeliveryMarks {
     });
   }
 
-  mark(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return Promise.resolve();
+  /** Marks `keys` delivered; `drops` go in the same script call (see `dropDelayed`). */
+  mark(keys: readonly string[], drops: readonly DelayedJobRef[] = []): Promise<void> {
+    if (keys.length === 0 && drops.length === 0) return Promise.resolve();
+    for (const d of drops) this.drops.push({ ...d, resolve: () => undefined, reject: () => undefined });
     return new Promise((resolve, reject) => {
       this.marks.push({ keys, resolve, reject });
       this.schedule();

@@ -2,12 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { ContentCipher } from './crypto.ts';
+import { markKey } from './idempotency.ts';
 import { queueName, sealItems, type OutboundItem } from './items.ts';
 
 export type OutboxBatch = Map<string, OutboundItem[]>;
 
-/** A job just stored, with its items, for the fast path: [connector, job id, items]. */
-export type CommittedJob = [connector: string, jobId: string, items: OutboundItem[]];
+/**
+ * A job just stored, with its items, for the fast path: [connector, job id,
+ * items, keys of its items already marked delivered when it was stored].
+ */
+export type CommittedJob = [connector: string, jobId: string, items: OutboundItem[], marked: string[]];
 
 /** An actor state to store with a batch: [key, stored bytes]. */
 export type StateWrite = readonly [key: string, value: Buffer];
@@ -111,7 +115,7 @@ export class Outbox {
         const jobId = this.nextJobId();
         const opts = { jobId, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, ...(this.fastPathDelayMs > 0 ? { delay: this.fastPathDelayMs } : {}) };
         prepared.jobs.push([queue, new Job(queue, 'deliver', sealItems(chunk, this.cipher, name), opts, jobId)]);
-        prepared.committed.push([connector, jobId, chunk]);
+        prepared.committed.push([connector, jobId, chunk, []]);
       }
     }
     return prepared;
@@ -137,9 +141,19 @@ export class Outbox {
       values.push(value);
     }
     tx.parleySaveStates(keys.length, ...keys, markers.length, prepared.jobs.length, ttlSeconds, ...values);
+    // The fast path's idempotency check, read in the same round trip.
+    const itemKeys = prepared.committed.flatMap(([, , items]) => items.map((i) => i.key));
+    tx.mget(...itemKeys.map((k) => markKey(this.prefix, k)));
     const results = await tx.exec();
     if (!results) throw new Error('outbox: transaction discarded');
     for (const [err] of results) if (err) throw err;
+    const marks = (results.at(-1)?.[1] ?? []) as Array<string | null>;
+    let i = 0;
+    for (const job of prepared.committed) {
+      const marked: string[] = [];
+      for (const item of job[2]) if (marks[i++] !== null) marked.push(item.key);
+      job[3] = marked;
+    }
     return prepared.committed;
   }
 
