@@ -15,7 +15,8 @@ import { Outbox, type CommittedJob, type OutboxBatch } from '../delivery/outbox.
 import { connectRedis } from '../state/redis.ts';
 import { SnapshotStore } from '../state/snapshots.ts';
 import { ActorHost } from './actor-host.ts';
-import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard } from './protocol.ts';
+import type { OutboundItem } from '../delivery/items.ts';
+import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard, type WireJob } from './protocol.ts';
 
 export interface ShardWorkerData {
   shard: number;
@@ -50,6 +51,8 @@ const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds,
 );
 const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
 
+/** Outbox items that forward their routed envelope unchanged, with its sequence number. */
+const forwards = new WeakMap<OutboundItem, number>();
 let acks: Ack[] = [];
 let meta: MetadataEvent[] = [];
 let flushScheduled = false;
@@ -89,7 +92,9 @@ function onStep(item: Routed, result: StepResult<unknown>): void {
       }
       continue;
     }
-    outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env });
+    const out: OutboundItem = { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env };
+    if (effect.env === item[3]) forwards.set(out, item[0]);
+    outbox.add(connector, out);
   }
   acks.push([item[0], outcome, error]);
   scheduleFlush();
@@ -118,6 +123,11 @@ function scheduleFlush(): void {
 
 /** Beyond this many changed states, they are written after the jobs, in pipelines of their own. */
 const STATES_WITH_JOBS = 5_000;
+
+/** Jobs for the fast path, sending back only the sequence number of an envelope the main thread has. */
+function wire(jobs: readonly CommittedJob[]): WireJob[] {
+  return jobs.map(([connector, jobId, items, marked]) => [connector, jobId, items.map((i) => [i.key, i.chat, forwards.get(i) ?? i.env]), marked]);
+}
 
 async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Promise<CommittedJob[]> {
   const withJobs = batch.size > 0 && dirty.length <= STATES_WITH_JOBS;
@@ -151,7 +161,7 @@ function flush(): void {
   flushesInFlight++;
   void commit(batch, dirty).then((jobs) => {
     flushesInFlight--;
-    post({ k: 'acks', acks: myAcks, meta: myMeta, jobs });
+    post({ k: 'acks', acks: myAcks, meta: myMeta, jobs: wire(jobs) });
     if (acks.length > 0 || outbox.size > 0) scheduleFlush();
   });
 }
