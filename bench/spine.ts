@@ -450,6 +450,8 @@ export async function run(): Promise<void> {
       { metric: 'bullmq_cpu_us_per_msg', value: cpuUsPerMsg(bull, P.bullmqMessages), unit: 'us' },
       { metric: 'relay_cpu_us_per_msg', value: cpuUsPerMsg(relay2, P.relayMessages), unit: 'us' },
       { metric: 'relay_cpu_us_per_msg_1_shard', value: cpuUsPerMsg(relay1, P.relayMessages), unit: 'us' },
+      // CPU per message does not depend on what else the machine runs: the ratio to read when the warning below shows.
+      { metric: 'bullmq_vs_relay_cpu_per_msg_ratio', value: round(cpuUsPerMsg(bull, P.bullmqMessages) / cpuUsPerMsg(relay2, P.relayMessages), 2), unit: 'x' },
       { metric: 'relay_duplicates', value: relay2.duplicates + relay1.duplicates, unit: 'msgs' },
       { metric: 'latency_offered_msgs_per_s', value: round(latency.offeredPerS), unit: 'msgs/s' },
       { metric: 'p50_ms', value: round(latency.p50, 2), unit: 'ms' },
