@@ -47,7 +47,14 @@ export interface PreparedBatch {
 
 type WithSaveStates = ChainableCommander & {
   parleySaveStates(numKeys: number, ...args: Array<string | Buffer | number>): ChainableCommander;
+  /** What BullMQ's job scripts call on the transaction they are given. */
+  runCommand(name: string, args: unknown[]): ChainableCommander;
 };
+
+interface ScriptDefinition {
+  lua: string;
+  numberOfKeys: number | null;
+}
 
 /**
  * The producer side of delivery: items gathered during one turn of a shard are
@@ -61,8 +68,17 @@ export class Outbox {
   private readonly idPrefix = `o${randomBytes(6).toString('hex')}.`;
   private jobSeq = 0;
 
+  private commandsReady = false;
+
+  /**
+   * `redis` holds BullMQ's queues (and its 50-odd scripts); `commits` takes the
+   * transactions, with only the job-adding scripts: a transaction on a
+   * connection copies every script the connection knows, which would cost
+   * more than the rest of a small commit.
+   */
   constructor(
     private readonly redis: Redis,
+    private readonly commits: Redis,
     private readonly prefix: string,
     private readonly cipher: ContentCipher,
     private readonly batchMaxItems: number,
@@ -128,9 +144,14 @@ export class Outbox {
   async commit(prepared: PreparedBatch, states: readonly StateWrite[], ttlSeconds: number): Promise<CommittedJob[]> {
     const first = prepared.queues[0];
     if (!first) throw new Error('outbox: empty batch');
-    const client = await first.client;
-    this.defineSaveStates(client);
-    const tx = client.multi() as unknown as WithSaveStates;
+    await first.client;
+    this.defineCommands();
+    const tx = this.commits.multi() as unknown as WithSaveStates;
+    tx.runCommand = (name, args) => {
+      const command = (tx as unknown as Record<string, ((a: unknown[]) => ChainableCommander) | undefined>)[name];
+      if (!command) throw new Error(`outbox: BullMQ script ${name} is not defined on the commit connection`);
+      return command.call(tx, args);
+    };
     const parent = { parentKey: undefined, parentDependenciesKey: '' };
     for (const [, job] of prepared.jobs) void job.addJob(tx as never, parent as never);
     const markers = this.fastPathDelayMs > 0 ? prepared.queues.map((q) => q.keys.marker as string) : [];
@@ -157,9 +178,15 @@ export class Outbox {
     return prepared.committed;
   }
 
-  private defineSaveStates(client: unknown): void {
-    const redis = client as Redis & { parleySaveStates?: unknown };
-    if (typeof redis.parleySaveStates !== 'function') redis.defineCommand('parleySaveStates', { lua: SAVE_STATES });
+  /** BullMQ's job-adding scripts (once its queue has loaded them) and ours, on the commit connection. */
+  private defineCommands(): void {
+    if (this.commandsReady) return;
+    const known = (this.redis as unknown as { scriptsSet: Record<string, ScriptDefinition> }).scriptsSet;
+    for (const [name, script] of Object.entries(known)) {
+      if (name.startsWith('add')) this.commits.defineCommand(name, { lua: script.lua, numberOfKeys: script.numberOfKeys ?? undefined });
+    }
+    this.commits.defineCommand('parleySaveStates', { lua: SAVE_STATES });
+    this.commandsReady = true;
   }
 
   private nextJobId(): string {

@@ -49,7 +49,8 @@ const redis = connectRedis(data.redisUrl, `parley-shard-${data.shard}`);
 const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds, (actor, err) =>
   console.error(`shard ${data.shard}: snapshot of ${actor} is unreadable, starting it afresh: ${String(err)}`),
 );
-const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
+const commits = connectRedis(data.redisUrl, `parley-shard-${data.shard}-commits`);
+const outbox = new Outbox(redis, commits, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
 
 /** Outbox items that forward their routed envelope unchanged, with its sequence number. */
 const forwards = new WeakMap<OutboundItem, number>();
@@ -238,6 +239,7 @@ async function handle(msg: ToShard): Promise<void> {
       clearInterval(sweep);
       await outbox.close();
       redis.disconnect();
+      commits.disconnect();
       post({ k: 'done', id: msg.id, count: host.resident });
       return;
     }
@@ -248,4 +250,5 @@ port.on('message', (buf: Uint8Array) => {
   handle(decodeToShard(buf)).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
 });
 redis.on('error', (err) => console.error(`shard ${data.shard}: redis: ${err.message}`));
+commits.on('error', () => undefined);
 post({ k: 'ready' });
