@@ -214,6 +214,7 @@ interface LatencyRun {
   ackP50: number;
   ackP99: number;
   cpu: CpuShare;
+  seconds: number;
 }
 
 /** Open-loop: offers `rate` msgs/s for a few seconds and measures ingest -> far side per message. */
@@ -247,7 +248,8 @@ async function latencyRun(h: BenchHub, far: FarSide, rate: number, tag = 'lat'):
   h.loopback.delivered.length = 0;
   const [p50, p99, max] = percentiles(phase.latencies, [50, 99, 100]) as [number, number, number];
   const [ackP50, ackP99] = percentiles(ackLatencies, [50, 99]) as [number, number];
-  return { offeredPerS: total / ((sentAt - t0) / 1000), achievedPerS: total / ((doneAt - t0) / 1000), messages: total, p50, p99, max, ackP50, ackP99, cpu: share };
+  const seconds = (doneAt - t0) / 1000;
+  return { offeredPerS: total / ((sentAt - t0) / 1000), achievedPerS: total / seconds, messages: total, p50, p99, max, ackP50, ackP99, cpu: share, seconds };
 }
 
 async function withHub<T>(url: string, shards: number, what: string, body: (h: BenchHub, far: FarSide) => Promise<T>): Promise<T> {
@@ -448,6 +450,8 @@ export async function run(): Promise<void> {
       { metric: 'bullmq_cpu_us_per_msg', value: cpuUsPerMsg(bull, P.bullmqMessages), unit: 'us' },
       { metric: 'relay_cpu_us_per_msg', value: cpuUsPerMsg(relay2, P.relayMessages), unit: 'us' },
       { metric: 'relay_cpu_us_per_msg_1_shard', value: cpuUsPerMsg(relay1, P.relayMessages), unit: 'us' },
+      // CPU per message does not depend on what else the machine runs: the ratio to read when the warning below shows.
+      { metric: 'bullmq_vs_relay_cpu_per_msg_ratio', value: round(cpuUsPerMsg(bull, P.bullmqMessages) / cpuUsPerMsg(relay2, P.relayMessages), 2), unit: 'x' },
       { metric: 'relay_duplicates', value: relay2.duplicates + relay1.duplicates, unit: 'msgs' },
       { metric: 'latency_offered_msgs_per_s', value: round(latency.offeredPerS), unit: 'msgs/s' },
       { metric: 'p50_ms', value: round(latency.p50, 2), unit: 'ms' },
@@ -455,6 +459,8 @@ export async function run(): Promise<void> {
       { metric: 'max_ms', value: round(latency.max, 2), unit: 'ms' },
       { metric: 'ack_p50_ms', value: round(latency.ackP50, 2), unit: 'ms' },
       { metric: 'ack_p99_ms', value: round(latency.ackP99, 2), unit: 'ms' },
+      // At this rate batches are small: per message it costs more than at peak.
+      { metric: 'latency_cpu_us_per_msg', value: round((latency.cpu.ownCores * latency.seconds * 1e6) / latency.messages, 1), unit: 'us' },
       ...curve.flatMap((c) => [
         { metric: `p50_ms_at_${c.rate}_msgs_per_s`, value: round(c.p50, 2), unit: 'ms' },
         { metric: `p99_ms_at_${c.rate}_msgs_per_s`, value: round(c.p99, 2), unit: 'ms' },

@@ -5,7 +5,7 @@ import type { Connector, DeliveryResult } from '../core/connector.ts';
 import { errorInfo, type ErrorInfo } from '../core/errors.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { ContentCipher } from './crypto.ts';
-import type { DeliveryMarks } from './idempotency.ts';
+import type { DelayedJobRef, DeliveryMarks } from './idempotency.ts';
 import { openItems, queueName, type JobPayload, type OutboundItem } from './items.ts';
 import { KeyedSerializer } from './serial.ts';
 
@@ -44,11 +44,19 @@ const OFFLINE_RECHECK_MS = 1_000;
 /** At most this many items go to a connector in one merged fast-path call. */
 const MERGE_MAX_ITEMS = 1_000;
 
+/** How long after the queue consumer delivered in a chat the fast path checks marks itself again. */
+const QUEUE_QUIET_MS = 60_000;
+
+/** Item keys delivered lately, remembered in memory (see `fastMarked`). */
+const RECENT_KEYS = 20_000;
+
 interface FastJob {
   jobId: string;
   /** Chats of the job not yet done on the fast path. */
   remaining: number;
   handedBack: boolean;
+  /** Removal asked for along with the marks of its last chat. */
+  dropped: boolean;
 }
 
 export class RequeueError extends Error {
@@ -94,7 +102,11 @@ export class Dispatcher {
   private readonly triedFast = new Map<string, number>();
   private readonly fastRuns = new Set<Promise<unknown>>();
   /** Per chat, fast-path work waiting for the chat's turn (merged into one delivery). */
-  private readonly fastWaiting = new Map<string, Array<{ job: FastJob; list: OutboundItem[] }>>();
+  private readonly fastWaiting = new Map<string, Array<{ job: FastJob; list: OutboundItem[]; marked: readonly string[] }>>();
+  /** Chats the queue consumer delivered in, and when. */
+  private readonly queueChats = new Map<string, number>();
+  /** Keys this dispatcher delivered lately, oldest first. */
+  private readonly recentKeys = new Set<string>();
 
   constructor(
     private readonly connector: Connector,
@@ -110,18 +122,21 @@ export class Dispatcher {
     this.jobs = new Queue(this.queue, { connection, prefix });
   }
 
-  /** Delivers a job's items right away; see the class comment. Never throws. */
-  fast(jobId: string, items: readonly OutboundItem[]): void {
+  /**
+   * Delivers a job's items right away; see the class comment. `marked`: keys
+   * of its items that were marked delivered when the job was stored. Never throws.
+   */
+  fast(jobId: string, items: readonly OutboundItem[], marked: readonly string[] = []): void {
     const groups = byChat(items);
-    const job: FastJob = { jobId, remaining: groups.size, handedBack: false };
+    const job: FastJob = { jobId, remaining: groups.size, handedBack: false, dropped: false };
     for (const [chat, list] of groups) {
       const waiting = this.fastWaiting.get(chat);
       // A chat already waiting for its turn takes these items along: one delivery call for both.
       if (waiting) {
-        waiting.push({ job, list });
+        waiting.push({ job, list, marked });
         continue;
       }
-      this.fastWaiting.set(chat, [{ job, list }]);
+      this.fastWaiting.set(chat, [{ job, list, marked }]);
       const run = this.chats
         .run(chat, () => this.drainFast(chat))
         .catch((err: unknown) => this.log.debug({ err, chat }, 'fast path stopped; the queue will deliver the jobs'))
@@ -143,7 +158,15 @@ export class Dispatcher {
       while (take < waiting.length && (take === 0 || n + (waiting[take]?.list.length ?? 0) <= MERGE_MAX_ITEMS)) n += waiting[take++]?.list.length ?? 0;
       const entries = waiting.splice(0, take);
       if (waiting.length === 0) this.fastWaiting.delete(chat);
-      const delivered = (this.slow.get(chat) ?? 0) === 0 && (await this.deliverChat(entries.flatMap((e) => e.list), true));
+      // Jobs this delivery completes are removed in the same Redis call as its marks.
+      const finishing = (): DelayedJobRef[] =>
+        entries
+          .filter(({ job }) => job.remaining === 1 && !job.handedBack)
+          .map(({ job }) => {
+            job.dropped = true;
+            return { queueKey: this.jobs.qualifiedName, jobId: job.jobId };
+          });
+      const delivered = (this.slow.get(chat) ?? 0) === 0 && (await this.deliverChat(entries.flatMap((e) => e.list), true, this.fastMarked(chat, entries), finishing));
       for (const { job } of entries) {
         if (!delivered) {
           // Handed back inside the chat's turn: its jobs reach the queue in order.
@@ -152,15 +175,48 @@ export class Dispatcher {
           this.deferred.add(`${job.jobId}|${chat}`);
           await this.promote(job.jobId);
         }
-        if (--job.remaining === 0 && !job.handedBack) {
-          const removal = this.jobs
-            .remove(job.jobId)
+        if (--job.remaining === 0 && !job.handedBack && !job.dropped) {
+          const removal = this.marks
+            .dropDelayed({ queueKey: this.jobs.qualifiedName, jobId: job.jobId })
             .catch((err: unknown) => this.log.debug({ err, jobId: job.jobId }, 'delivered job not removed; the consumer will skip it'))
             .finally(() => this.fastRuns.delete(removal));
           this.fastRuns.add(removal);
         }
       }
       if (!this.fastWaiting.has(chat)) return;
+    }
+  }
+
+  /**
+   * What the fast path knows of its items' marks without asking Redis: the
+   * marks read when the jobs were stored, and the keys delivered since. That
+   * is the whole truth unless the queue consumer delivers in the chat too (it
+   * may have marked an item meanwhile): then undefined, and Redis is asked.
+   */
+  private fastMarked(chat: string, entries: ReadonlyArray<{ marked: readonly string[] }>): ReadonlySet<string> | undefined {
+    const queueAt = this.queueChats.get(chat);
+    if (queueAt !== undefined) {
+      if (Date.now() - queueAt < QUEUE_QUIET_MS) return undefined;
+      this.queueChats.delete(chat);
+    }
+    const marked = new Set<string>();
+    for (const e of entries) for (const k of e.marked) marked.add(k);
+    return marked;
+  }
+
+  private touchQueueChat(chat: string): void {
+    this.queueChats.set(chat, Date.now());
+    if (this.queueChats.size <= RECENT_KEYS) return;
+    const cutoff = Date.now() - QUEUE_QUIET_MS;
+    for (const [c, at] of this.queueChats) if (at < cutoff) this.queueChats.delete(c);
+  }
+
+  private remember(items: readonly OutboundItem[]): void {
+    for (const i of items) this.recentKeys.add(i.key);
+    let excess = this.recentKeys.size - RECENT_KEYS;
+    for (const k of this.recentKeys) {
+      if (excess-- <= 0) break;
+      this.recentKeys.delete(k);
     }
   }
 
@@ -178,6 +234,8 @@ export class Dispatcher {
       connection: this.connection,
       prefix: this.prefix,
       concurrency: this.policy.concurrency,
+      // Fast-path jobs do not wake the consumer (see Outbox): it looks at delayed jobs this often (seconds).
+      drainDelay: 1,
       stalledInterval: this.policy.stalledIntervalMs,
       maxStalledCount: 1000,
       lockDuration: Math.max(10_000, this.policy.stalledIntervalMs * 2),
@@ -215,7 +273,9 @@ export class Dispatcher {
     for (const [chat, list] of byChat(items)) {
       runs.push(
         this.chats.run(chat, async () => {
+          this.touchQueueChat(chat);
           await this.deliverChat(list, false);
+          this.queueChats.set(chat, Date.now());
           if (!this.deferred.delete(`${job.id}|${chat}`)) return;
           const left = (this.slow.get(chat) ?? 1) - 1;
           if (left > 0) this.slow.set(chat, left);
@@ -239,8 +299,8 @@ export class Dispatcher {
    * stops at once (false: the queue takes over); otherwise it retries with
    * backoff. True when every item is delivered or finally failed.
    */
-  private async deliverChat(list: OutboundItem[], fast: boolean): Promise<boolean> {
-    const done = await this.marks.delivered(list.map((i) => i.key));
+  private async deliverChat(list: OutboundItem[], fast: boolean, known?: ReadonlySet<string>, finishing?: () => DelayedJobRef[]): Promise<boolean> {
+    const done = known ? list.map((i) => known.has(i.key) || this.recentKeys.has(i.key)) : await this.marks.delivered(list.map((i) => i.key));
     let pending = list.filter((_, i) => !done[i]);
     const notBefore = pending[0] ? this.triedFast.get(pending[0].key) : undefined;
     let attempt = notBefore === undefined ? 0 : 1;
@@ -265,7 +325,11 @@ export class Dispatcher {
       while (ok < list.length && ok < pending.length && list[ok]?.ok) ok++;
       if (ok > 0) {
         const sent = pending.slice(0, ok);
-        await this.marks.mark(sent.map((i) => i.key));
+        await this.marks.mark(
+          sent.map((i) => i.key),
+          ok === pending.length && finishing ? finishing() : [],
+        );
+        this.remember(sent);
         this.events.delivered(this.connector.name, sent);
         pending = pending.slice(ok);
         attempt = 0;
@@ -287,6 +351,7 @@ export class Dispatcher {
         const gone = error.retryable ? pending.filter((i) => i === head || sameRecipient(i, head)) : [head];
         for (const item of gone) await this.events.failed(this.connector.name, item, error);
         await this.marks.mark(gone.map((i) => i.key));
+        this.remember(gone);
         pending = pending.filter((i) => !gone.includes(i));
         attempt = 0;
         continue;

@@ -1,12 +1,36 @@
 import type { Redis } from 'ioredis';
 import { RedisScript } from '../state/script.ts';
 
-/** Sets each key with the same expiry. */
-const MARK_ALL = new RedisScript(`
-for i = 1, #KEYS do
+/**
+ * Sets each mark key with the same expiry, then drops each delivered job that
+ * is still delayed (neither promoted nor taken by the consumer) with its keys.
+ * KEYS: marks (ARGV[2] of them), then per job its queue's delayed set and its key. ARGV: ttl, mark count, job ids.
+ */
+const MARK_AND_DROP = new RedisScript(`
+local marks = tonumber(ARGV[2])
+for i = 1, marks do
   redis.call('SET', KEYS[i], '1', 'EX', ARGV[1])
 end
-return #KEYS`);
+local dropped = 0
+for j = 3, #ARGV do
+  local k = marks + (j - 3) * 2 + 1
+  if redis.call('ZREM', KEYS[k], ARGV[j]) == 1 then
+    redis.call('DEL', KEYS[k + 1], KEYS[k + 1] .. ':logs')
+    dropped = dropped + 1
+  end
+end
+return dropped`);
+
+/** The Redis key of an item's delivered mark. */
+export function markKey(prefix: string, itemKey: string): string {
+  return `${prefix}:dlv:${itemKey}`;
+}
+
+/** A delayed BullMQ job: its queue's key prefix (`<prefix>:<queue>`) and its id. */
+export interface DelayedJobRef {
+  queueKey: string;
+  jobId: string;
+}
 
 interface Waiter<T> {
   keys: readonly string[];
@@ -17,12 +41,14 @@ interface Waiter<T> {
 /**
  * Delivered-message marks: a redelivered item whose key is marked is skipped.
  * Checks and marks asked for in the same turn of the event loop (by many chats
- * at once) go to Redis as one MGET and one script call. Under Redis Cluster the
- * prefix must carry a hash tag, as BullMQ's does.
+ * at once) go to Redis as one MGET and one script call, which also drops the
+ * delayed jobs the fast path has delivered. Under Redis Cluster the prefix
+ * must carry a hash tag, as BullMQ's does.
  */
 export class DeliveryMarks {
   private checks: Array<Waiter<boolean[]>> = [];
   private marks: Array<Waiter<void>> = [];
+  private drops: Array<DelayedJobRef & { resolve(): void; reject(e: unknown): void }> = [];
   private scheduled = false;
 
   constructor(
@@ -32,7 +58,7 @@ export class DeliveryMarks {
   ) {}
 
   private k(key: string): string {
-    return `${this.prefix}:dlv:${key}`;
+    return markKey(this.prefix, key);
   }
 
   delivered(keys: readonly string[]): Promise<boolean[]> {
@@ -43,10 +69,23 @@ export class DeliveryMarks {
     });
   }
 
-  mark(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return Promise.resolve();
+  /** Marks `keys` delivered; `drops` go in the same script call (see `dropDelayed`). */
+  mark(keys: readonly string[], drops: readonly DelayedJobRef[] = []): Promise<void> {
+    if (keys.length === 0 && drops.length === 0) return Promise.resolve();
+    for (const d of drops) this.drops.push({ ...d, resolve: () => undefined, reject: () => undefined });
     return new Promise((resolve, reject) => {
       this.marks.push({ keys, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Removes a job the fast path has delivered, if it is still delayed; one
+   * the consumer has taken meanwhile is left to it (it skips marked items).
+   */
+  dropDelayed(job: DelayedJobRef): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.drops.push({ ...job, resolve, reject });
       this.schedule();
     });
   }
@@ -58,10 +97,12 @@ export class DeliveryMarks {
       this.scheduled = false;
       const checks = this.checks;
       const marks = this.marks;
+      const drops = this.drops;
       this.checks = [];
       this.marks = [];
+      this.drops = [];
       if (checks.length > 0) void this.runChecks(checks);
-      if (marks.length > 0) void this.runMarks(marks);
+      if (marks.length > 0 || drops.length > 0) void this.runMarks(marks, drops);
     });
   }
 
@@ -78,12 +119,17 @@ export class DeliveryMarks {
     }
   }
 
-  private async runMarks(waiters: Array<Waiter<void>>): Promise<void> {
+  private async runMarks(waiters: Array<Waiter<void>>, drops: Array<DelayedJobRef & { resolve(): void; reject(e: unknown): void }>): Promise<void> {
+    const keys = waiters.flatMap((w) => w.keys.map((key) => this.k(key)));
+    const marks = keys.length;
+    for (const d of drops) keys.push(`${d.queueKey}:delayed`, `${d.queueKey}:${d.jobId}`);
     try {
-      await MARK_ALL.run(this.redis, waiters.flatMap((w) => w.keys.map((key) => this.k(key))), [String(this.ttlSeconds)]);
+      await MARK_AND_DROP.run(this.redis, keys, [String(this.ttlSeconds), String(marks), ...drops.map((d) => d.jobId)]);
       for (const w of waiters) w.resolve();
+      for (const d of drops) d.resolve();
     } catch (err) {
       for (const w of waiters) w.reject(err);
+      for (const d of drops) d.reject(err);
     }
   }
 }

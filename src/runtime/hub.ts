@@ -105,7 +105,7 @@ export class Hub implements HubPort {
       log: this.log,
       onMetadata: (events) => this.opts.sink.write(events),
       onCommitted: (jobs) => {
-        for (const [connector, jobId, items] of jobs) this.dispatchers.get(connector)?.fast(jobId, items);
+        for (const [connector, jobId, items, marked] of jobs) this.dispatchers.get(connector)?.fast(jobId, items, marked);
       },
       data: {
         redisUrl: this.opts.redisUrl,

@@ -5,7 +5,7 @@ import type { Envelope } from '../core/envelope.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
-import type { CommittedJob } from '../delivery/outbox.ts';
+import type { OutboundItem } from '../delivery/items.ts';
 
 /** One message routed to an actor: [sequence, actor key, origin, envelope]. */
 export type Routed = [seq: number, key: string, origin: Origin, env: Envelope];
@@ -23,6 +23,15 @@ export interface ShardStats {
   flushesInFlight: number;
 }
 
+/**
+ * A stored job's item on its way back for the fast path: its envelope, or the
+ * sequence number of the routed message whose envelope it forwards unchanged
+ * (the main thread still has that one).
+ */
+export type WireItem = [key: string, chat: string, env: OutboundItem['env'] | number];
+/** A job just stored: [connector, job id, items, keys of its items already marked delivered]. */
+export type WireJob = [connector: string, jobId: string, items: WireItem[], marked: string[]];
+
 /** Main thread -> shard worker. */
 export type ToShard =
   | { k: 'batch'; items: Routed[] }
@@ -35,7 +44,7 @@ export type ToShard =
 /** Shard worker -> main thread. */
 export type FromShard =
   | { k: 'ready' }
-  | { k: 'acks'; acks: Ack[]; meta: MetadataEvent[]; jobs: CommittedJob[] }
+  | { k: 'acks'; acks: Ack[]; meta: MetadataEvent[]; jobs: WireJob[] }
   | { k: 'done'; id: number; count: number }
   | { k: 'stats'; id: number; stats: ShardStats }
   | { k: 'fatal'; message: string };
@@ -44,10 +53,14 @@ export type FromShard =
  * msgpackr with records: each batch carries the envelope shape once and then
  * only values, which is what makes thousands of envelopes per postMessage cheap.
  */
-const packr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: false });
+const packr = new Packr({ useRecords: true, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
+/** A small batch packs and unpacks faster as plain maps; the same unpacker reads both. */
+const plain = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+const RECORDS_FROM = 16;
 
 export function encode(msg: ToShard | FromShard): Uint8Array {
-  return packr.pack(msg);
+  const n = msg.k === 'batch' ? msg.items.length : msg.k === 'acks' ? msg.acks.length + msg.meta.length : RECORDS_FROM;
+  return (n < RECORDS_FROM ? plain : packr).pack(msg);
 }
 
 export function decodeToShard(buf: Uint8Array): ToShard {

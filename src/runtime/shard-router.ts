@@ -8,12 +8,14 @@ import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
 import type { CommittedJob } from '../delivery/outbox.ts';
 import { shardOf } from './hash.ts';
-import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard } from './protocol.ts';
+import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard, type WireJob } from './protocol.ts';
 import type { ShardWorkerData } from './shard-worker.ts';
 
 interface Pending {
   id: string;
   shard: number;
+  /** Kept until acknowledged: the fast path's jobs refer to it by sequence number. */
+  env: Envelope;
   resolve(ack: IngestAck): void;
 }
 
@@ -104,6 +106,8 @@ export class ShardRouter {
   private onShardMessage(shard: Shard, msg: FromShard): void {
     switch (msg.k) {
       case 'acks': {
+        // Before the acknowledgements: the jobs refer to envelopes of pending messages.
+        const jobs = msg.jobs.length > 0 ? this.unwire(msg.jobs) : [];
         for (const [seq, outcome, error] of msg.acks) {
           const p = this.pending.get(seq);
           if (!p) continue;
@@ -114,7 +118,7 @@ export class ShardRouter {
         let room = this.opts.maxInflightPerShard - shard.inflight;
         while (room-- > 0 && shard.waiters.length > 0) shard.waiters.shift()?.();
         if (msg.meta.length > 0) this.opts.onMetadata(msg.meta);
-        if (msg.jobs.length > 0) this.opts.onCommitted(msg.jobs);
+        if (jobs.length > 0) this.opts.onCommitted(jobs);
         return;
       }
       case 'fatal':
@@ -130,6 +134,22 @@ export class ShardRouter {
         }
       }
     }
+  }
+
+  /** A job whose envelope cannot be found is left to the queue's consumer (it is stored). */
+  private unwire(jobs: WireJob[]): CommittedJob[] {
+    const out: CommittedJob[] = [];
+    for (const [connector, jobId, items, marked] of jobs) {
+      const full: CommittedJob[2] = [];
+      for (const [key, chat, env] of items) {
+        const resolved = typeof env === 'number' ? this.pending.get(env)?.env : env;
+        if (!resolved) break;
+        full.push({ key, chat, env: resolved });
+      }
+      if (full.length === items.length) out.push([connector, jobId, full, marked]);
+      else this.opts.log.error({ jobId }, 'fast path: a job refers to an unknown message; the queue will deliver it');
+    }
+    return out;
   }
 
   async submit(key: string, origin: Origin, env: Envelope): Promise<IngestAck> {
@@ -149,7 +169,7 @@ export class ShardRouter {
     shard.inflight++;
     shard.batch.push([seq, key, origin, env]);
     this.scheduleFlush();
-    return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, resolve }));
+    return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, env, resolve }));
   }
 
   private scheduleFlush(): void {

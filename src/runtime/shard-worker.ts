@@ -15,7 +15,8 @@ import { Outbox, type CommittedJob, type OutboxBatch } from '../delivery/outbox.
 import { connectRedis } from '../state/redis.ts';
 import { SnapshotStore } from '../state/snapshots.ts';
 import { ActorHost } from './actor-host.ts';
-import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard } from './protocol.ts';
+import type { OutboundItem } from '../delivery/items.ts';
+import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard, type WireJob } from './protocol.ts';
 
 export interface ShardWorkerData {
   shard: number;
@@ -48,8 +49,11 @@ const redis = connectRedis(data.redisUrl, `parley-shard-${data.shard}`);
 const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds, (actor, err) =>
   console.error(`shard ${data.shard}: snapshot of ${actor} is unreadable, starting it afresh: ${String(err)}`),
 );
-const outbox = new Outbox(redis, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
+const commits = connectRedis(data.redisUrl, `parley-shard-${data.shard}-commits`);
+const outbox = new Outbox(redis, commits, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
 
+/** Outbox items that forward their routed envelope unchanged, with its sequence number. */
+const forwards = new WeakMap<OutboundItem, number>();
 let acks: Ack[] = [];
 let meta: MetadataEvent[] = [];
 let flushScheduled = false;
@@ -89,7 +93,9 @@ function onStep(item: Routed, result: StepResult<unknown>): void {
       }
       continue;
     }
-    outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env });
+    const out: OutboundItem = { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env };
+    if (effect.env === item[3]) forwards.set(out, item[0]);
+    outbox.add(connector, out);
   }
   acks.push([item[0], outcome, error]);
   scheduleFlush();
@@ -116,13 +122,24 @@ function scheduleFlush(): void {
   setImmediate(flush);
 }
 
+/** Beyond this many changed states, they are written after the jobs, in pipelines of their own. */
+const STATES_WITH_JOBS = 5_000;
+
+/** Jobs for the fast path, sending back only the sequence number of an envelope the main thread has. */
+function wire(jobs: readonly CommittedJob[]): WireJob[] {
+  return jobs.map(([connector, jobId, items, marked]) => [connector, jobId, items.map((i) => [i.key, i.chat, forwards.get(i) ?? i.env]), marked]);
+}
+
 async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Promise<CommittedJob[]> {
+  const withJobs = batch.size > 0 && dirty.length <= STATES_WITH_JOBS;
+  const states = withJobs ? snapshots.encode(dirty) : [];
+  const prepared = outbox.prepare(batch);
   for (let attempt = 1; ; attempt++) {
     try {
       // Jobs before states: a state that records a message as seen must never
-      // reach Redis ahead of the job that delivers it.
-      const jobs = await outbox.commit(batch);
-      await snapshots.saveMany(dirty);
+      // reach Redis ahead of the job that delivers it. Together they take one round trip.
+      const jobs = batch.size > 0 ? await outbox.commit(prepared, states, snapshots.ttl) : [];
+      if (!withJobs) await snapshots.saveMany(dirty);
       return data.fastPathDelayMs > 0 ? jobs : [];
     } catch (err) {
       console.error(`shard ${data.shard}: durable write failed (attempt ${attempt}), retrying: ${String(err)}`);
@@ -145,7 +162,7 @@ function flush(): void {
   flushesInFlight++;
   void commit(batch, dirty).then((jobs) => {
     flushesInFlight--;
-    post({ k: 'acks', acks: myAcks, meta: myMeta, jobs });
+    post({ k: 'acks', acks: myAcks, meta: myMeta, jobs: wire(jobs) });
     if (acks.length > 0 || outbox.size > 0) scheduleFlush();
   });
 }
@@ -222,6 +239,7 @@ async function handle(msg: ToShard): Promise<void> {
       clearInterval(sweep);
       await outbox.close();
       redis.disconnect();
+      commits.disconnect();
       post({ k: 'done', id: msg.id, count: host.resident });
       return;
     }
@@ -232,4 +250,5 @@ port.on('message', (buf: Uint8Array) => {
   handle(decodeToShard(buf)).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
 });
 redis.on('error', (err) => console.error(`shard ${data.shard}: redis: ${err.message}`));
+commits.on('error', () => undefined);
 post({ k: 'ready' });

@@ -33,6 +33,15 @@ export class SnapshotStore {
     });
   }
 
+  /** Key and stored bytes of each state, for a caller that writes them in its own transaction. */
+  encode(entries: ReadonlyArray<readonly [string, unknown]>): Array<[key: string, value: Buffer]> {
+    return entries.map(([actor, state]) => [this.key(actor), packr.pack(state)]);
+  }
+
+  get ttl(): number {
+    return this.ttlSeconds;
+  }
+
   /** Writes in pipelines of a bounded size: one huge pipeline is far slower than many small ones. */
   async saveMany(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
     // A few pipelines in flight at a time: memory stays flat for a million states.
