@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MetadataEvent } from '../src/core/metadata.ts';
 import { AnalyticsMetrics } from './metrics.ts';
-import { encodeBatch } from './rows.ts';
+import type { InsertFormat } from './backend.ts';
+import { encodeBatch, encodeRowBinary } from './rows.ts';
 import type { AnalyticsSink } from './sink.ts';
 import { SpoolFullError, type Spool } from './spool.ts';
 
 /** Where batches go: one insert per batch, `batchId` as the insert deduplication token. */
 export interface BatchTarget {
-  insertBatch(batchId: string, payload: Buffer): Promise<void>;
+  /** The format batches are encoded in (TabSeparated when absent). */
+  readonly format?: InsertFormat;
+  insertBatch(batchId: string, payload: Buffer, format: InsertFormat): Promise<void>;
 }
 
 export interface WriterOptions {
@@ -31,6 +34,7 @@ interface Batch {
   id: string;
   rows: number;
   payload: Buffer;
+  format: InsertFormat;
 }
 
 /**
@@ -150,7 +154,9 @@ export class ClickHouseSink implements AnalyticsSink {
     while (this.buf.length >= this.batchRows || (this.forceCut && this.buf.length > 0)) {
       const rows = this.buf.length > this.batchRows ? this.buf.splice(0, this.batchRows) : this.buf;
       if (rows === this.buf) this.buf = [];
-      this.ready.push({ id: randomUUID(), rows: rows.length, payload: encodeBatch(rows) });
+      const format = this.opts.target.format ?? 'TabSeparated';
+      const payload = format === 'RowBinary' ? encodeRowBinary(rows) : encodeBatch(rows);
+      this.ready.push({ id: randomUUID(), rows: rows.length, payload, format });
       this.readyRows += rows.length;
     }
     this.forceCut = false;
@@ -192,7 +198,7 @@ export class ClickHouseSink implements AnalyticsSink {
         await spool.removeHead(e).catch(() => undefined);
         continue;
       }
-      if (!(await this.insert({ id: e.batchId, rows: e.rows, payload }, 'replay'))) return false;
+      if (!(await this.insert({ id: e.batchId, rows: e.rows, payload, format: e.format }, 'replay'))) return false;
       await spool.removeHead(e);
       this.updateGauges();
       if (this.ready.length > 0 || this.buf.length >= this.batchRows) return true; // spool what arrived meanwhile, keep order
@@ -204,7 +210,7 @@ export class ClickHouseSink implements AnalyticsSink {
   private async insert(batch: Batch, path: 'direct' | 'replay'): Promise<boolean> {
     const end = this.metrics.insertSeconds.startTimer();
     try {
-      await this.opts.target.insertBatch(batch.id, batch.payload);
+      await this.opts.target.insertBatch(batch.id, batch.payload, batch.format);
       end();
       this.metrics.rowsWritten.inc({ path }, batch.rows);
       if (!this.healthy) this.opts.log.info('analytics: ClickHouse is back');
@@ -226,7 +232,7 @@ export class ClickHouseSink implements AnalyticsSink {
 
   private async toSpool(batch: Batch): Promise<void> {
     try {
-      await this.opts.spool.append(batch.id, batch.rows, batch.payload);
+      await this.opts.spool.append(batch.id, batch.rows, batch.payload, batch.format);
     } catch (err) {
       this.drop(err instanceof SpoolFullError ? 'spool_full' : 'spool_error', batch.rows, err);
     }

@@ -38,6 +38,8 @@ const P = {
   batchRows: num('ANALYTICS_BATCH_ROWS', 50_000),
   /** write() calls carry this many rows (the hub writes per turn). */
   writeChunk: 1_000,
+  /** ANALYTICS_INGEST_ONLY=1: measure ingest only (no report dataset, no results file), for quick iterations. */
+  ingestOnly: process.env.ANALYTICS_INGEST_ONLY === '1',
   /** Timed runs per report figure; the median counts. */
   reportRuns: num('ANALYTICS_REPORT_RUNS', 5),
   internalUsers: 50_000,
@@ -94,7 +96,7 @@ const median = (xs: number[]): number => {
 
 export async function run(): Promise<void> {
   const base = os.tmpdir();
-  const needed = Math.max(2, P.reportRows / 100_000_000 * 12) * 1024 ** 3;
+  const needed = P.ingestOnly ? 1024 ** 3 : Math.max(2, P.reportRows / 100_000_000 * 12) * 1024 ** 3;
   const free = freeBytes(base);
   console.log(`\nanalytics benchmark: ${P.reportRows.toLocaleString('en-US')} report rows, ${P.ingestRows.toLocaleString('en-US')} ingest rows; ${round(free / 1024 ** 3, 1)} GB free in ${base}`);
   if (free < needed) throw new Error(`needs about ${round(needed / 1024 ** 3, 1)} GB free in ${base}; set ANALYTICS_ROWS lower`);
@@ -142,6 +144,10 @@ export async function run(): Promise<void> {
     extra.ingest_event_loop_delay_p99_ms = round(loop.percentile(99) / 1e6, 1);
     extra.ingest_event_loop_delay_max_ms = round(loop.max / 1e6, 1);
     extra.ingest_max_write_call_ms = round(maxWriteMs, 2);
+    if (P.ingestOnly) {
+      printTable(['ingest', 'value'], [['ingest_rows_per_s', results.ingest_rows_per_s], ...Object.entries(extra)]);
+      return;
+    }
     for (const t of ANALYTICS_TABLES) await db.command(`TRUNCATE TABLE ${t}`);
 
     // 2. The large table, generated inside ClickHouse. The views are dropped first and
