@@ -6,6 +6,8 @@
  */
 export type QueryParams = Readonly<Record<string, string | number>>;
 export type Settings = Readonly<Record<string, string | number>>;
+/** Batch payload formats: TabSeparated text, or RowBinary (cheaper to write and to parse; see rows.ts). */
+export type InsertFormat = 'TabSeparated' | 'RowBinary';
 
 export interface ClickHouseBackend {
   readonly kind: 'chdb' | 'clickhouse';
@@ -13,8 +15,10 @@ export interface ClickHouseBackend {
   command(sql: string, params?: QueryParams): Promise<void>;
   /** A SELECT; rows come back as JSON objects (64-bit integers as strings or numbers). */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
-  /** Inserts a TabSeparated payload; `settings` carries e.g. the insert deduplication token. */
-  insertTsv(table: string, columns: readonly string[], payload: Buffer, settings?: Settings): Promise<void>;
+  /** The payload format this engine takes fastest (writers encode batches in it). */
+  readonly batchFormat: InsertFormat;
+  /** Inserts a payload in `format`; `settings` carries e.g. the insert deduplication token. */
+  insertRows(table: string, columns: readonly string[], payload: Buffer, format: InsertFormat, settings?: Settings): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -22,6 +26,15 @@ export interface ClickHouseBackend {
 export function ident(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a plain identifier: ${name}`);
   return name;
+}
+
+/** A setting value as an SQL literal (for SETTINGS clauses, which take no bound parameters). */
+export function settingLiteral(v: string | number): string {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`setting value must be finite, got ${v}`);
+    return String(v);
+  }
+  return `'${v.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
 /** Parses one JSONEachRow text into objects (empty lines ignored). */

@@ -1,4 +1,4 @@
-import type { ClickHouseBackend, QueryParams, Settings } from './backend.ts';
+import type { ClickHouseBackend, InsertFormat, QueryParams, Settings } from './backend.ts';
 
 export type FaultMode = 'up' | 'down' | 'ambiguous';
 
@@ -15,6 +15,10 @@ export class FaultyBackend implements ClickHouseBackend {
 
   get kind(): ClickHouseBackend['kind'] {
     return this.inner.kind;
+  }
+
+  get batchFormat(): InsertFormat {
+    return this.inner.batchFormat;
   }
 
   private check(): void {
@@ -34,9 +38,9 @@ export class FaultyBackend implements ClickHouseBackend {
     return this.inner.query<T>(sql, params);
   }
 
-  async insertTsv(table: string, columns: readonly string[], payload: Buffer, settings?: Settings): Promise<void> {
+  async insertRows(table: string, columns: readonly string[], payload: Buffer, format: InsertFormat, settings?: Settings): Promise<void> {
     this.check();
-    await this.inner.insertTsv(table, columns, payload, settings);
+    await this.inner.insertRows(table, columns, payload, format, settings);
     if (this.mode === 'ambiguous') {
       this.failures++;
       throw new Error('connection reset after the insert (injected fault)');

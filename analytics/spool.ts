@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { InsertFormat } from './backend.ts';
 
 /** A batch waiting in the spool: its id is also its insert deduplication token. */
 export interface SpoolEntry {
@@ -9,6 +10,7 @@ export interface SpoolEntry {
   rows: number;
   batchId: string;
   bytes: number;
+  format: InsertFormat;
 }
 
 export class SpoolFullError extends Error {
@@ -18,11 +20,12 @@ export class SpoolFullError extends Error {
   }
 }
 
-const NAME = /^(\d{12})-(\d{1,9})-([A-Za-z0-9-]{1,64})\.tsv$/;
+const NAME = /^(\d{12})-(\d{1,9})-([A-Za-z0-9-]{1,64})\.(tsv|rowbinary)$/;
+const EXTENSION: Record<InsertFormat, string> = { TabSeparated: 'tsv', RowBinary: 'rowbinary' };
 
 /**
  * Batches ClickHouse could not take, one file per batch
- * (`<seq>-<rows>-<batchId>.tsv`) in a directory under the data dir, written
+ * (`<seq>-<rows>-<batchId>.<tsv|rowbinary>`, the extension naming the payload format) in a directory under the data dir, written
  * to a temp name, fsynced and renamed, so a file is either complete or absent.
  * Files leave only after ClickHouse has acknowledged their insert. Bounded by
  * total bytes; order is the sequence number.
@@ -44,7 +47,8 @@ export class Spool {
       const m = NAME.exec(name);
       if (!m) continue;
       const bytes = statSync(full).size;
-      this.entries.push({ file: name, seq: Number(m[1]), rows: Number(m[2]), batchId: m[3] as string, bytes });
+      const format: InsertFormat = m[4] === 'rowbinary' ? 'RowBinary' : 'TabSeparated';
+      this.entries.push({ file: name, seq: Number(m[1]), rows: Number(m[2]), batchId: m[3] as string, bytes, format });
     }
     this.entries.sort((a, b) => a.seq - b.seq);
     for (const e of this.entries) {
@@ -68,11 +72,11 @@ export class Spool {
   }
 
   /** Durably appends a batch; throws SpoolFullError when it would pass the limit. */
-  async append(batchId: string, rows: number, payload: Buffer): Promise<void> {
+  async append(batchId: string, rows: number, payload: Buffer, format: InsertFormat = 'TabSeparated'): Promise<void> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(batchId)) throw new Error(`bad batch id ${batchId}`);
     if (this.total + payload.length > this.maxBytes) throw new SpoolFullError(this.total + payload.length, this.maxBytes);
     const seq = this.seq++;
-    const name = `${String(seq).padStart(12, '0')}-${rows}-${batchId}.tsv`;
+    const name = `${String(seq).padStart(12, '0')}-${rows}-${batchId}.${EXTENSION[format]}`;
     const tmp = path.join(this.dir, `${name}.tmp`);
     const fh = await open(tmp, 'w');
     try {
@@ -83,7 +87,7 @@ export class Spool {
     }
     await rename(tmp, path.join(this.dir, name));
     syncDir(this.dir);
-    this.entries.push({ file: name, seq, rows, batchId, bytes: payload.length });
+    this.entries.push({ file: name, seq, rows, batchId, bytes: payload.length, format });
     this.total += payload.length;
     this.rowCount += rows;
   }

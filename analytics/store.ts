@@ -1,4 +1,4 @@
-import type { ClickHouseBackend } from './backend.ts';
+import type { ClickHouseBackend, InsertFormat } from './backend.ts';
 import { runReport, type ReportName, type ReportParams, type ReportRow, type Source } from './reports.ts';
 import { MONTHLY_ROLLUPS, monthlyRebuildSelect } from './monthly-rollups.ts';
 import { ANALYTICS_TABLES, MESSAGE_LOG_COLUMNS, ROLLUPS, migrate, type SchemaOptions } from './schema.ts';
@@ -46,10 +46,14 @@ export class AnalyticsStore implements BatchTarget {
     return run;
   }
 
-  insertBatch(batchId: string, payload: Buffer): Promise<void> {
+  get format(): InsertFormat {
+    return this.db.batchFormat;
+  }
+
+  insertBatch(batchId: string, payload: Buffer, format: InsertFormat = 'TabSeparated'): Promise<void> {
     return this.exclusive(async () => {
       await this.ensureSchema();
-      await this.db.insertTsv('message_log', MESSAGE_LOG_COLUMNS, payload, { insert_deduplication_token: batchId });
+      await this.db.insertRows('message_log', MESSAGE_LOG_COLUMNS, payload, format, { insert_deduplication_token: batchId });
     });
   }
 

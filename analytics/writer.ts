@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MetadataEvent } from '../src/core/metadata.ts';
 import { AnalyticsMetrics } from './metrics.ts';
-import { encodeBatch } from './rows.ts';
+import type { InsertFormat } from './backend.ts';
+import { encodeBatch, encodeRowBinary } from './rows.ts';
 import type { AnalyticsSink } from './sink.ts';
 import { SpoolFullError, type Spool } from './spool.ts';
 
 /** Where batches go: one insert per batch, `batchId` as the insert deduplication token. */
 export interface BatchTarget {
-  insertBatch(batchId: string, payload: Buffer): Promise<void>;
+  /** The format batches are encoded in (TabSeparated when absent). */
+  readonly format?: InsertFormat;
+  insertBatch(batchId: string, payload: Buffer, format: InsertFormat): Promise<void>;
 }
 
 export interface WriterOptions {
@@ -30,13 +33,22 @@ export interface WriterOptions {
 interface Batch {
   id: string;
   rows: number;
-  payload: Buffer;
+  format: InsertFormat;
+  /** The rows until encoded, then the payload. */
+  events?: MetadataEvent[];
+  payload?: Buffer;
 }
+
+/** Rows encoded between two yields to the event loop (~10 ms of work). */
+const ENCODE_SLICE = 4_096;
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
  * The AnalyticsSink that feeds ClickHouse. write() only appends to an array
  * (O(1), never waits, never throws); a single pump cuts batches by size or
- * time, encodes them and inserts them one at a time. A failed insert sends its
+ * time and inserts them one at a time. A batch is encoded in slices that yield
+ * to the event loop, just before its insert, and the next batch is encoded
+ * while ClickHouse works on the current one (off the event loop). A failed insert sends its
  * batch to the durable spool; while the spool holds anything, newer batches
  * queue behind it there, so batches reach ClickHouse in order and a replayed
  * batch (same id, same bytes, same dedup token) is dropped by ClickHouse if
@@ -150,7 +162,7 @@ export class ClickHouseSink implements AnalyticsSink {
     while (this.buf.length >= this.batchRows || (this.forceCut && this.buf.length > 0)) {
       const rows = this.buf.length > this.batchRows ? this.buf.splice(0, this.batchRows) : this.buf;
       if (rows === this.buf) this.buf = [];
-      this.ready.push({ id: randomUUID(), rows: rows.length, payload: encodeBatch(rows) });
+      this.ready.push({ id: randomUUID(), rows: rows.length, format: this.opts.target.format ?? 'TabSeparated', events: rows });
       this.readyRows += rows.length;
     }
     this.forceCut = false;
@@ -164,7 +176,10 @@ export class ClickHouseSink implements AnalyticsSink {
       if (batch) this.readyRows -= batch.rows;
       if (!batch && spool.count === 0) break;
       if (batch && spool.count === 0 && this.healthy) {
-        if (await this.insert(batch, 'direct')) continue;
+        const inserting = this.insert(batch, await this.encode(batch), 'direct');
+        const next = this.ready[0];
+        if (next) await this.encode(next);
+        if (await inserting) continue;
         await this.toSpool(batch);
         continue;
       }
@@ -177,6 +192,21 @@ export class ClickHouseSink implements AnalyticsSink {
       if (!(await this.replay())) continue;
     }
     this.updateGauges();
+  }
+
+  /** The batch's payload, encoded now if it is not yet (in slices, yielding to the event loop). */
+  private async encode(batch: Batch): Promise<Buffer> {
+    if (batch.payload) return batch.payload;
+    const events = batch.events ?? [];
+    const parts: Buffer[] = [];
+    for (let i = 0; i < events.length; i += ENCODE_SLICE) {
+      if (i > 0) await yieldToLoop();
+      const slice = events.slice(i, i + ENCODE_SLICE);
+      parts.push(batch.format === 'RowBinary' ? encodeRowBinary(slice) : encodeBatch(slice));
+    }
+    batch.payload = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    batch.events = undefined;
+    return batch.payload;
   }
 
   /** Inserts spooled batches oldest first; false when ClickHouse failed again. */
@@ -192,7 +222,7 @@ export class ClickHouseSink implements AnalyticsSink {
         await spool.removeHead(e).catch(() => undefined);
         continue;
       }
-      if (!(await this.insert({ id: e.batchId, rows: e.rows, payload }, 'replay'))) return false;
+      if (!(await this.insert({ id: e.batchId, rows: e.rows, format: e.format }, payload, 'replay'))) return false;
       await spool.removeHead(e);
       this.updateGauges();
       if (this.ready.length > 0 || this.buf.length >= this.batchRows) return true; // spool what arrived meanwhile, keep order
@@ -201,10 +231,10 @@ export class ClickHouseSink implements AnalyticsSink {
     return true;
   }
 
-  private async insert(batch: Batch, path: 'direct' | 'replay'): Promise<boolean> {
+  private async insert(batch: Batch, payload: Buffer, path: 'direct' | 'replay'): Promise<boolean> {
     const end = this.metrics.insertSeconds.startTimer();
     try {
-      await this.opts.target.insertBatch(batch.id, batch.payload);
+      await this.opts.target.insertBatch(batch.id, payload, batch.format);
       end();
       this.metrics.rowsWritten.inc({ path }, batch.rows);
       if (!this.healthy) this.opts.log.info('analytics: ClickHouse is back');
@@ -226,7 +256,7 @@ export class ClickHouseSink implements AnalyticsSink {
 
   private async toSpool(batch: Batch): Promise<void> {
     try {
-      await this.opts.spool.append(batch.id, batch.rows, batch.payload);
+      await this.opts.spool.append(batch.id, batch.rows, await this.encode(batch), batch.format);
     } catch (err) {
       this.drop(err instanceof SpoolFullError ? 'spool_full' : 'spool_error', batch.rows, err);
     }

@@ -10,13 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import type { InsertFormat } from '../analytics/backend.ts';
 import { ChdbBackend } from '../analytics/chdb-backend.ts';
 import { REPORTS, trailingYear, type ReportName } from '../analytics/reports.ts';
 import { Spool } from '../analytics/spool.ts';
 import { ANALYTICS_TABLES } from '../analytics/schema.ts';
 import { AnalyticsStore } from '../analytics/store.ts';
-import { ClickHouseSink } from '../analytics/writer.ts';
+import { ClickHouseSink, type BatchTarget } from '../analytics/writer.ts';
 import type { MetadataEvent } from '../src/core/metadata.ts';
 import { machineInfo } from './lib/env.ts';
 import { round } from './lib/stats.ts';
@@ -38,6 +39,8 @@ const P = {
   batchRows: num('ANALYTICS_BATCH_ROWS', 50_000),
   /** write() calls carry this many rows (the hub writes per turn). */
   writeChunk: 1_000,
+  /** ANALYTICS_INGEST_ONLY=1: measure ingest only (no report dataset, no results file), for quick iterations. */
+  ingestOnly: process.env.ANALYTICS_INGEST_ONLY === '1',
   /** Timed runs per report figure; the median counts. */
   reportRuns: num('ANALYTICS_REPORT_RUNS', 5),
   internalUsers: 50_000,
@@ -94,7 +97,7 @@ const median = (xs: number[]): number => {
 
 export async function run(): Promise<void> {
   const base = os.tmpdir();
-  const needed = Math.max(2, P.reportRows / 100_000_000 * 12) * 1024 ** 3;
+  const needed = P.ingestOnly ? 1024 ** 3 : Math.max(2, P.reportRows / 100_000_000 * 12) * 1024 ** 3;
   const free = freeBytes(base);
   console.log(`\nanalytics benchmark: ${P.reportRows.toLocaleString('en-US')} report rows, ${P.ingestRows.toLocaleString('en-US')} ingest rows; ${round(free / 1024 ** 3, 1)} GB free in ${base}`);
   if (free < needed) throw new Error(`needs about ${round(needed / 1024 ** 3, 1)} GB free in ${base}; set ANALYTICS_ROWS lower`);
@@ -107,43 +110,24 @@ export async function run(): Promise<void> {
   try {
     await store.ensureSchema();
 
-    // 1. Ingest through the writer (rollup views included), event-loop delay watched.
+    // 1. Ingest through the writer (rollup views included): the production format (RowBinary
+    // into chDB), then TabSeparated for comparison in the same run, tables emptied in between.
     const events = ingestEvents(P.ingestRows);
-    const writer = new ClickHouseSink({
-      target: store,
-      spool: new Spool(path.join(dir, 'spool'), 1024 ** 3),
-      log,
-      batchRows: P.batchRows,
-      flushIntervalMs: 1_000,
-      maxBufferedRows: P.ingestRows + P.batchRows,
-    });
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
-    let maxWriteMs = 0;
-    const cpu0 = process.cpuUsage(); // chDB runs in this process: its threads (parse, views, merges) count too
-    const t0 = performance.now();
-    for (let i = 0; i < events.length; i += P.writeChunk) {
-      const w0 = performance.now();
-      writer.write(events.slice(i, i + P.writeChunk));
-      maxWriteMs = Math.max(maxWriteMs, performance.now() - w0);
-      if ((i / P.writeChunk) % 50 === 0) await new Promise((r) => setImmediate(r)); // let the pump and timers run, as a live hub would
+    const rb = await ingest(store, db, events, 'RowBinary', path.join(dir, 'spool-rb'), log);
+    const tsv = await ingest(store, db, events, 'TabSeparated', path.join(dir, 'spool-tsv'), log);
+    results.ingest_rows_per_s = rb.rowsPerS;
+    extra.ingest_cpu_us_per_row = rb.cpuUsPerRow;
+    extra.ingest_load_average_1m = rb.loadAverage1m;
+    extra.ingest_event_loop_delay_p99_ms = rb.eventLoopDelayP99Ms;
+    extra.ingest_event_loop_delay_max_ms = rb.eventLoopDelayMaxMs;
+    extra.ingest_max_write_call_ms = rb.maxWriteCallMs;
+    extra.ingest_tsv_rows_per_s = tsv.rowsPerS;
+    extra.ingest_tsv_cpu_us_per_row = tsv.cpuUsPerRow;
+    extra.ingest_tsv_load_average_1m = tsv.loadAverage1m;
+    if (P.ingestOnly) {
+      printTable(['ingest', 'value'], [['ingest_rows_per_s', results.ingest_rows_per_s], ...Object.entries(extra)]);
+      return;
     }
-    await writer.flush();
-    const ingestMs = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    loop.disable();
-    await writer.close();
-    const landed = await countRows(db);
-    if (landed !== P.ingestRows) throw new Error(`ingest: ${landed} rows landed, ${P.ingestRows} written`);
-    results.ingest_rows_per_s = Math.round(P.ingestRows / (ingestMs / 1000));
-    // CPU time per row (all threads) is steadier than rows/s on a shared machine: 2 cores / this = the ceiling.
-    extra.ingest_cpu_us_per_row = round((cpu.user + cpu.system) / P.ingestRows, 1);
-    extra.ingest_load_average_1m = round(os.loadavg()[0] ?? 0, 1);
-    extra.ingest_event_loop_delay_p99_ms = round(loop.percentile(99) / 1e6, 1);
-    extra.ingest_event_loop_delay_max_ms = round(loop.max / 1e6, 1);
-    extra.ingest_max_write_call_ms = round(maxWriteMs, 2);
-    for (const t of ANALYTICS_TABLES) await db.command(`TRUNCATE TABLE ${t}`);
-
     // 2. The large table, generated inside ClickHouse. The views are dropped first and
     // the rollups filled afterwards in one pass with the same SELECTs the views run
     // (the erasure rebuild): block by block through the views takes ~30 min for 1e8
@@ -232,6 +216,58 @@ export async function run(): Promise<void> {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface IngestFigures {
+  rowsPerS: number;
+  /** CPU time per row, all threads (chDB runs in this process: parsing, views, merges count too); 2 cores / this = the ceiling. */
+  cpuUsPerRow: number;
+  loadAverage1m: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  maxWriteCallMs: number;
+}
+
+/** Pushes `events` through a writer encoding `format`, checks they all landed, empties the tables. */
+async function ingest(
+  store: AnalyticsStore, db: ChdbBackend, events: MetadataEvent[], format: InsertFormat, spoolDir: string, log: Logger,
+): Promise<IngestFigures> {
+  const target: BatchTarget = { format, insertBatch: (id, payload, f) => store.insertBatch(id, payload, f) };
+  const writer = new ClickHouseSink({
+    target,
+    spool: new Spool(spoolDir, 1024 ** 3),
+    log,
+    batchRows: P.batchRows,
+    flushIntervalMs: 1_000,
+    maxBufferedRows: events.length + P.batchRows,
+  });
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let maxWriteMs = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < events.length; i += P.writeChunk) {
+    const w0 = performance.now();
+    writer.write(events.slice(i, i + P.writeChunk));
+    maxWriteMs = Math.max(maxWriteMs, performance.now() - w0);
+    if ((i / P.writeChunk) % 50 === 0) await new Promise((r) => setImmediate(r)); // let the pump and timers run, as a live hub would
+  }
+  await writer.flush();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  loop.disable();
+  await writer.close();
+  const landed = await countRows(db);
+  if (landed !== events.length) throw new Error(`ingest (${format}): ${landed} rows landed, ${events.length} written`);
+  for (const t of ANALYTICS_TABLES) await db.command(`TRUNCATE TABLE ${t}`);
+  return {
+    rowsPerS: Math.round(events.length / (ms / 1000)),
+    cpuUsPerRow: round((cpu.user + cpu.system) / events.length, 1),
+    loadAverage1m: round(os.loadavg()[0] ?? 0, 1),
+    eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6, 1),
+    eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
+    maxWriteCallMs: round(maxWriteMs, 2),
+  };
 }
 
 async function countRows(db: ChdbBackend): Promise<number> {

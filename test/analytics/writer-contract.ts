@@ -6,7 +6,10 @@ import { FaultyBackend } from '../../analytics/fault.ts';
 import { Spool } from '../../analytics/spool.ts';
 import { AnalyticsStore } from '../../analytics/store.ts';
 import { ClickHouseSink } from '../../analytics/writer.ts';
+import { encodeBatch } from '../../analytics/rows.ts';
 import { event, silent, until, type TestDb } from './support.ts';
+
+const spoolFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.tsv') || f.endsWith('.rowbinary'));
 
 /** Writer behaviour every backend must show: rows land intact, outages lose nothing and duplicate nothing. */
 export function writerContract(name: string, open: () => Promise<TestDb>, skip = false): void {
@@ -59,6 +62,33 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       });
     });
 
+    it('writes long and multi-byte strings intact (lengths past one varint byte, lone surrogates replaced)', async () => {
+      const w = writer();
+      const long = `${'é🦜'.repeat(5_000)}@x.example`;
+      const mid = 'a'.repeat(127);
+      const e = event({ sender: long, receiver: mid, chatId: 'x'.repeat(128), messageId: 'lone\ud800surrogate', reason: '' });
+      w.write([e, event({ tenant: '', chatId: '' })]);
+      await w.close();
+      const rows = await t.db.query<Record<string, string>>('SELECT sender, receiver, chat_id, message_id FROM message_log ORDER BY length(sender) DESC');
+      expect(rows).toHaveLength(2);
+      expect(rows[0]).toEqual({ sender: long, receiver: mid, chat_id: 'x'.repeat(128), message_id: 'lone\ufffdsurrogate' });
+    });
+
+    it('replays a TabSeparated spool left by an older version next to RowBinary batches', async () => {
+      const old = new Spool(spoolDir, 64 * 1024 * 1024);
+      await old.append('old-tsv-batch', 3, encodeBatch([event(), event(), event()]), 'TabSeparated');
+      faulty.mode = 'down';
+      const w1 = writer();
+      w1.write(Array.from({ length: 120 }, () => event()));
+      await w1.close();
+      expect(spoolFiles(spoolDir).map((f) => f.split('.').pop()).sort()[0]).toBe('rowbinary');
+      faulty.mode = 'up';
+      const w2 = writer();
+      await until(() => w2.spooledRows === 0, 10_000, 'replay on start');
+      expect(await t.count()).toBe(123);
+      await w2.close();
+    });
+
     it('cuts batches by size and by time', async () => {
       const w = writer({ batchRows: 1000, flushIntervalMs: 100 });
       w.write(Array.from({ length: 2500 }, () => event()));
@@ -87,7 +117,7 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       faulty.mode = 'ambiguous'; // inserts land but report failure: replays must be deduplicated
       const before = faulty.failures;
       send(300);
-      await until(() => faulty.failures >= before + 5, 30_000, 'ambiguous failures');
+      await until(() => faulty.failures >= before + 5, 30_000, 'ambiguous failures'); // a deduplicated replay takes 50-400 ms on a loaded machine
       faulty.mode = 'up';
       send(total - sent);
       await w.flush();
@@ -101,7 +131,7 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       // The monthly rollups chained on the daily ones count each replayed batch once too.
       const monthly = await t.db.query<{ n: string }>('SELECT sum(messages) AS n FROM tenant_monthly');
       expect(Number(monthly[0]?.n)).toBe(total);
-      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.tsv'))).toEqual([]);
+      expect(spoolFiles(spoolDir)).toEqual([]);
       await w.close();
     });
 
@@ -110,7 +140,7 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       const w1 = writer();
       w1.write(Array.from({ length: 250 }, () => event()));
       await w1.close();
-      expect(readdirSync(spoolDir).filter((f) => f.endsWith('.tsv')).length).toBeGreaterThan(0);
+      expect(spoolFiles(spoolDir).length).toBeGreaterThan(0);
       faulty.mode = 'up';
       const w2 = writer();
       await until(() => w2.spooledRows === 0, 10_000, 'replay on start');
