@@ -88,10 +88,21 @@ export function csvOf(rows: ReadonlyArray<Record<string, unknown>>, columns: rea
   return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
 }
 
-const normalAddress = (a: string): string => {
+/** One spelling per address: IPv6 compressed and lower-case (uWS writes all eight groups), IPv4-mapped IPv6 as IPv4. */
+function normalAddress(a: string): string {
   const s = a.trim().toLowerCase();
-  return s.startsWith('::ffff:') && isIP(s.slice(7)) === 4 ? s.slice(7) : s;
-};
+  if (isIP(s) !== 6) return s;
+  let host: string;
+  try {
+    host = new URL(`http://[${s}]/`).hostname.slice(1, -1);
+  } catch {
+    return s; // e.g. a zone id: left as it is
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!mapped) return host;
+  const [hi, lo] = [parseInt(mapped[1] as string, 16), parseInt(mapped[2] as string, 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
 
 /**
  * The client a request is attributed to: the socket's peer, or, when the peer

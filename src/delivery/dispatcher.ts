@@ -46,6 +46,13 @@ const MERGE_MAX_ITEMS = 1_000;
 
 /** How long after the queue consumer delivered in a chat the fast path checks marks itself again. */
 const QUEUE_QUIET_MS = 60_000;
+/**
+ * Marks read at commit are trusted this long. Older work (a chat that waited
+ * behind a slow connector) asks Redis: once the queue's hold-back
+ * (fastPathDelayMs, 5 s by default) is near, another process may have taken
+ * the job and marked its items.
+ */
+const FAST_MARKS_FRESH_MS = 2_000;
 
 /** Item keys delivered lately, remembered in memory (see `fastMarked`). */
 const RECENT_KEYS = 20_000;
@@ -102,7 +109,7 @@ export class Dispatcher {
   private readonly triedFast = new Map<string, number>();
   private readonly fastRuns = new Set<Promise<unknown>>();
   /** Per chat, fast-path work waiting for the chat's turn (merged into one delivery). */
-  private readonly fastWaiting = new Map<string, Array<{ job: FastJob; list: OutboundItem[]; marked: readonly string[] }>>();
+  private readonly fastWaiting = new Map<string, Array<{ job: FastJob; list: OutboundItem[]; marked: readonly string[]; at: number }>>();
   /** Chats the queue consumer delivered in, and when. */
   private readonly queueChats = new Map<string, number>();
   /** Keys this dispatcher delivered lately, oldest first. */
@@ -129,14 +136,15 @@ export class Dispatcher {
   fast(jobId: string, items: readonly OutboundItem[], marked: readonly string[] = []): void {
     const groups = byChat(items);
     const job: FastJob = { jobId, remaining: groups.size, handedBack: false, dropped: false };
+    const at = Date.now();
     for (const [chat, list] of groups) {
       const waiting = this.fastWaiting.get(chat);
       // A chat already waiting for its turn takes these items along: one delivery call for both.
       if (waiting) {
-        waiting.push({ job, list, marked });
+        waiting.push({ job, list, marked, at });
         continue;
       }
-      this.fastWaiting.set(chat, [{ job, list, marked }]);
+      this.fastWaiting.set(chat, [{ job, list, marked, at }]);
       const run = this.chats
         .run(chat, () => this.drainFast(chat))
         .catch((err: unknown) => this.log.debug({ err, chat }, 'fast path stopped; the queue will deliver the jobs'))
@@ -191,12 +199,15 @@ export class Dispatcher {
    * What the fast path knows of its items' marks without asking Redis: the
    * marks read when the jobs were stored, and the keys delivered since. That
    * is the whole truth unless the queue consumer delivers in the chat too (it
-   * may have marked an item meanwhile): then undefined, and Redis is asked.
+   * may have marked an item meanwhile), or the marks are old: then
+   * undefined, and Redis is asked.
    */
-  private fastMarked(chat: string, entries: ReadonlyArray<{ marked: readonly string[] }>): ReadonlySet<string> | undefined {
+  private fastMarked(chat: string, entries: ReadonlyArray<{ marked: readonly string[]; at: number }>): ReadonlySet<string> | undefined {
+    const now = Date.now();
+    if (entries.some((e) => now - e.at > FAST_MARKS_FRESH_MS)) return undefined;
     const queueAt = this.queueChats.get(chat);
     if (queueAt !== undefined) {
-      if (Date.now() - queueAt < QUEUE_QUIET_MS) return undefined;
+      if (now - queueAt < QUEUE_QUIET_MS) return undefined;
       this.queueChats.delete(chat);
     }
     const marked = new Set<string>();

@@ -245,17 +245,8 @@ export class Hub implements HubPort {
     return ack;
   }
 
-  async ingest(input: unknown): Promise<IngestAck> {
-    let env: Envelope;
-    try {
-      env = parseEnvelope(input);
-    } catch (err) {
-      if (!(err instanceof EnvelopeError)) throw err;
-      this.metrics.ingress.inc({ outcome: 'rejected' });
-      const id = typeof input === 'object' && input !== null && typeof (input as { id?: unknown }).id === 'string' ? String((input as { id: string }).id).slice(0, 256) : '';
-      return { id, outcome: 'rejected', error: err.toInfo() };
-    }
-    return this.submit(env, 'ingress');
+  ingest(input: unknown): Promise<IngestAck> {
+    return this.parseAndSubmit(input, 'ingress');
   }
 
   /**
@@ -265,15 +256,21 @@ export class Hub implements HubPort {
    * organisation's own decisions. Revoking a contact in a blocked domain must
    * still end the subscription there.
    */
-  async ingestAsParley(input: unknown): Promise<IngestAck> {
+  ingestAsParley(input: unknown): Promise<IngestAck> {
+    return this.parseAndSubmit(input, 'system');
+  }
+
+  private async parseAndSubmit(input: unknown, origin: Origin): Promise<IngestAck> {
     let env: Envelope;
     try {
       env = parseEnvelope(input);
     } catch (err) {
       if (!(err instanceof EnvelopeError)) throw err;
-      return { id: '', outcome: 'rejected', error: err.toInfo() };
+      this.metrics.ingress.inc({ outcome: 'rejected' });
+      const id = typeof input === 'object' && input !== null && typeof (input as { id?: unknown }).id === 'string' ? String((input as { id: string }).id).slice(0, 256) : '';
+      return { id, outcome: 'rejected', error: err.toInfo() };
     }
-    return this.submit(env, 'system');
+    return this.submit(env, origin);
   }
 
   ingestMany(inputs: readonly unknown[]): Promise<IngestAck[]> {

@@ -135,6 +135,10 @@ describe('admin sign-in: setup token, TOTP, sessions, lockout', () => {
     expect(clientAddress(req('10.0.0.2', 'garbage'), proxies)).toBe('10.0.0.2');
     expect(clientAddress(req('10.0.0.2'), proxies)).toBe('10.0.0.2');
     expect(clientAddress(req('::ffff:203.0.113.7'), proxies)).toBe('203.0.113.7');
+    // uWS writes IPv6 peers with all eight groups; a proxy listed in any spelling matches.
+    expect(clientAddress(req('0000:0000:0000:0000:0000:ffff:0a00:0002', '198.51.100.9'), proxies)).toBe('198.51.100.9');
+    expect(clientAddress(req('0000:0000:0000:0000:0000:0000:0000:0001', '198.51.100.9'), ['::1'])).toBe('198.51.100.9');
+    expect(clientAddress(req('2001:0db8:0000:0000:0000:0000:0000:0007'), proxies)).toBe('2001:db8::7');
     expect(clientAddress(req(undefined), proxies)).toBeUndefined();
   });
 

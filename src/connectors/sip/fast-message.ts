@@ -96,7 +96,8 @@ export class FastMessagePath {
       if (c === 32 || c === 9) return false; // folded header line
       const colon = data.indexOf(':', pos);
       if (colon < 0 || colon > end) return false;
-      const key = NAMES[data.slice(pos, colon).trim().toLowerCase()];
+      const name = data.slice(pos, colon).trim().toLowerCase();
+      const key = Object.hasOwn(NAMES, name) ? NAMES[name] : undefined;
       if (key) {
         const value = data.slice(colon + 1, end).trim();
         if (key === 'via') vias.push(value);
