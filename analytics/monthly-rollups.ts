@@ -22,6 +22,8 @@ export interface MonthlyRollup {
   /** Small tables of big states: fine granules let a filtered read skip the states it does not need. */
   granularity?: number;
   select: string;
+  /** A filter on the source rows, if any. */
+  where?: string;
   group: string;
 }
 
@@ -68,23 +70,15 @@ export const MONTHLY_ROLLUPS: readonly MonthlyRollup[] = [
     select: `SELECT toStartOfMonth(day) AS month, tenant, domain, sum(messages_domain) AS messages,
         uniqCombinedMergeState(14)(users) AS users
       FROM usage_daily`,
-    group: 'WHERE internal = 0 GROUP BY month, tenant, domain',
+    where: 'internal = 0',
+    group: 'GROUP BY month, tenant, domain',
   },
 ];
 
-/**
- * The rows of `r` for the months in {months:Array(UInt32)}, computed from its
- * daily source (the rebuild after an erasure, and the backfill on upgrade).
- * The source's own filter (if any) and the month filter are combined.
- */
-export function monthlyRebuildSelect(r: MonthlyRollup, monthFilter: string): string {
-  const [where, group] = r.group.startsWith('WHERE ') ? splitWhere(r.group) : ['', r.group];
-  return `${r.select} WHERE ${monthFilter}${where ? ` AND ${where}` : ''} ${group}`;
-}
-
-function splitWhere(clause: string): [string, string] {
-  const i = clause.indexOf(' GROUP BY ');
-  return [clause.slice('WHERE '.length, i), clause.slice(i + 1)];
+/** The SELECT that fills `r`, optionally for some months only (the rebuild after an erasure). */
+export function monthlySelect(r: MonthlyRollup, monthFilter?: string): string {
+  const where = [r.where, monthFilter].filter((w): w is string => w !== undefined);
+  return `${r.select}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ${r.group}`;
 }
 
 /** Migration 6: the tables, their chained views, and a backfill from the daily rollups already there. */
@@ -102,10 +96,10 @@ export function monthlyRollupStatements(retentionMonths: number, dedupWindow: nu
   // (truncate, then fold the daily rollups) is repeatable if start-up dies half-way.
   for (const r of MONTHLY_ROLLUPS) {
     out.push(`TRUNCATE TABLE ${r.table}`);
-    out.push(`INSERT INTO ${r.table} ${r.select} ${r.group} SETTINGS insert_deduplicate = 0`);
+    out.push(`INSERT INTO ${r.table} ${monthlySelect(r)} SETTINGS insert_deduplicate = 0`);
   }
   for (const r of MONTHLY_ROLLUPS) {
-    out.push(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${r.table}_mv TO ${r.table} AS ${r.select} ${r.group}`);
+    out.push(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${r.table}_mv TO ${r.table} AS ${monthlySelect(r)}`);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import type { ClickHouseBackend, InsertFormat } from './backend.ts';
 import { runReport, type ReportName, type ReportParams, type ReportRow, type Source } from './reports.ts';
-import { MONTHLY_ROLLUPS, monthlyRebuildSelect } from './monthly-rollups.ts';
+import { MONTHLY_ROLLUPS, monthlySelect } from './monthly-rollups.ts';
 import { ANALYTICS_TABLES, MESSAGE_LOG_COLUMNS, ROLLUPS, migrate, type SchemaOptions } from './schema.ts';
 import type { BatchTarget } from './writer.ts';
 
@@ -108,7 +108,7 @@ export class AnalyticsStore implements BatchTarget {
       })),
       ...MONTHLY_ROLLUPS.filter((r) => tables.includes(r.table)).map((r) => ({
         table: r.table,
-        select: monthlyRebuildSelect(r, 'toYYYYMM(day) IN {months:Array(UInt32)}'),
+        select: monthlySelect(r, 'toYYYYMM(day) IN {months:Array(UInt32)}'),
       })),
     ];
     for (const { table, select } of jobs) {
