@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+import type { MetadataEvent } from '../../src/core/metadata.ts';
+import { oracle, type Range } from '../analytics/synthetic.ts';
 import { pino } from 'pino';
 import type { AnalyticsStore } from '../../analytics/store.ts';
 import { DEFAULT_DIST, portalRoutes } from '../../src/portal/serve.ts';
@@ -67,4 +70,19 @@ export async function tableRows(page: Page, chart: string): Promise<Rec[]> {
   const cells = await card.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
   await card.locator('[data-action="toggle-table"]').click();
   return cells.map((c) => Object.fromEntries(head.map((h, i) => [h, c[i] ?? ''])));
+}
+
+/** Every Overview chart's table view shows exactly the known answers for `events` over `range`. */
+export async function expectKnownTables(page: Page, events: readonly MetadataEvent[], range: Range): Promise<void> {
+  const monthly = oracle.monthly(events, range);
+  expect(monthly).toHaveLength(12);
+  const cols = ['month', 'users', 'messages'];
+  expect(norm(await tableRows(page, 'users'), cols)).toEqual(norm(monthly, cols));
+  expect(norm(await tableRows(page, 'messages'), cols)).toEqual(norm(monthly, cols));
+  const side = ['month', 'side', 'users', 'messages'];
+  expect(norm(await tableRows(page, 'side'), side)).toEqual(norm(oracle.byGroup(events, range, 'side') as Rec[], side));
+  const platform = ['month', 'platform', 'users', 'messages'];
+  expect(norm(await tableRows(page, 'platform'), platform)).toEqual(norm(oracle.byGroup(events, range, 'platform') as Rec[], platform));
+  const dom = ['domain', 'users', 'messages'];
+  expect(norm(await tableRows(page, 'domains'), dom)).toEqual(norm(oracle.topDomains(events, range, 10), dom));
 }

@@ -8,7 +8,7 @@ import type { MetadataEvent } from '../../src/core/metadata.ts';
 import { openChdb, type TestDb } from '../analytics/support.ts';
 import { generate, oracle } from '../analytics/synthetic.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { RESULTS_DIR, ensurePortalBuilt, norm, parseCsv, startPortalServer, tableRows, type PortalServer, type Rec } from './harness.ts';
+import { RESULTS_DIR, ensurePortalBuilt, expectKnownTables, norm, parseCsv, startPortalServer, type PortalServer } from './harness.ts';
 import { ACCOUNT } from './stand-in-api.ts';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -72,19 +72,8 @@ describe('management portal in Chromium', () => {
   });
 
   it('shows exactly the known numbers in every chart’s table view', async () => {
-    const monthly = oracle.monthly(events, range);
-    expect(monthly).toHaveLength(12);
-    const cols = ['month', 'users', 'messages'];
-    expect(norm(await tableRows(page, 'users'), cols)).toEqual(norm(monthly, cols));
-    expect(norm(await tableRows(page, 'messages'), cols)).toEqual(norm(monthly, cols));
-    const side = ['month', 'side', 'users', 'messages'];
-    expect(norm(await tableRows(page, 'side'), side)).toEqual(norm(oracle.byGroup(events, range, 'side') as Rec[], side));
-    const platform = ['month', 'platform', 'users', 'messages'];
-    expect(norm(await tableRows(page, 'platform'), platform)).toEqual(norm(oracle.byGroup(events, range, 'platform') as Rec[], platform));
-    const dom = ['domain', 'users', 'messages'];
-    const top = oracle.topDomains(events, range, 10);
-    expect(top.some((d) => d.domain === XSS)).toBe(true);
-    expect(norm(await tableRows(page, 'domains'), dom)).toEqual(norm(top, dom));
+    expect(oracle.topDomains(events, range, 10).some((d) => d.domain === XSS)).toBe(true);
+    await expectKnownTables(page, events, range);
   });
 
   it('exports CSV equal to the API’s figures', async () => {
