@@ -27,6 +27,14 @@ export interface ChdbOptions {
  * TabSeparated. The file is not fsynced: the batch is still in the writer's
  * hands until the insert returns.
  */
+/**
+ * The type a column is read from a batch file as. LowCardinality columns are
+ * read as their plain type and converted once on insert: reading them as
+ * LowCardinality builds a dictionary per file block first (measured: about
+ * 2.5 µs more CPU per message_log row, ~60% of the bare insert).
+ */
+const fileType = (type: string): string => /^LowCardinality\((.+)\)$/.exec(type)?.[1] ?? type;
+
 export class ChdbBackend implements ClickHouseBackend {
   readonly kind = 'chdb' as const;
   readonly batchFormat: InsertFormat = 'RowBinary';
@@ -86,7 +94,7 @@ export class ChdbBackend implements ClickHouseBackend {
     }
   }
 
-  /** `name Type, ...` of the given columns, from the table itself (cached: migrations run before inserts). */
+  /** `name Type, ...` of the given columns as the batch file holds them, from the table itself (cached: migrations run before inserts). */
   private async structure(table: string, columns: readonly string[]): Promise<string> {
     const key = `${table}(${columns.join(',')})`;
     const known = this.structures.get(key);
@@ -100,7 +108,7 @@ export class ChdbBackend implements ClickHouseBackend {
       .map((c) => {
         const type = types.get(c);
         if (!type) throw new Error(`table ${table} has no column ${c}`);
-        return `${ident(c)} ${type}`;
+        return `${ident(c)} ${fileType(type)}`;
       })
       .join(', ');
     this.structures.set(key, structure);

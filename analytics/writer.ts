@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { MetadataEvent } from '../src/core/metadata.ts';
 import { AnalyticsMetrics } from './metrics.ts';
 import type { InsertFormat } from './backend.ts';
-import { encodeBatch, encodeRowBinary } from './rows.ts';
+import { encodeBatch, ROW_BINARY_BYTES_HINT, RowBinaryEncoder } from './rows.ts';
 import type { AnalyticsSink } from './sink.ts';
 import { SpoolFullError, type Spool } from './spool.ts';
 
@@ -198,13 +198,21 @@ export class ClickHouseSink implements AnalyticsSink {
   private async encode(batch: Batch): Promise<Buffer> {
     if (batch.payload) return batch.payload;
     const events = batch.events ?? [];
-    const parts: Buffer[] = [];
-    for (let i = 0; i < events.length; i += ENCODE_SLICE) {
-      if (i > 0) await yieldToLoop();
-      const slice = events.slice(i, i + ENCODE_SLICE);
-      parts.push(batch.format === 'RowBinary' ? encodeRowBinary(slice) : encodeBatch(slice));
+    if (batch.format === 'RowBinary') {
+      const enc = new RowBinaryEncoder(events.length * ROW_BINARY_BYTES_HINT);
+      for (let i = 0; i < events.length; i++) {
+        if (i > 0 && i % ENCODE_SLICE === 0) await yieldToLoop();
+        enc.row(events[i] as MetadataEvent);
+      }
+      batch.payload = enc.finish();
+    } else {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < events.length; i += ENCODE_SLICE) {
+        if (i > 0) await yieldToLoop();
+        parts.push(encodeBatch(events.slice(i, i + ENCODE_SLICE)));
+      }
+      batch.payload = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     }
-    batch.payload = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     batch.events = undefined;
     return batch.payload;
   }

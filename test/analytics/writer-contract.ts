@@ -74,6 +74,29 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       expect(rows[0]).toEqual({ sender: long, receiver: mid, chat_id: 'x'.repeat(128), message_id: 'lone\ufffdsurrogate' });
     });
 
+    it('keeps repeated and distinct low-cardinality values apart (multi-byte, long, many domains)', async () => {
+      const w = writer();
+      const longDomain = `${'d'.repeat(300)}.example`;
+      const events = Array.from({ length: 3_000 }, (_, i) =>
+        event({
+          messageId: `lc-${i}`,
+          tenant: i % 3 === 0 ? 'zürich' : 'acme',
+          receiverDomain: i % 7 === 0 ? longDomain : `p${i % 1_500}.exämple`,
+          reason: i % 2 === 0 ? '' : 'RATE_LIMITED',
+        }),
+      );
+      w.write(events);
+      await w.close();
+      const rows = await t.db.query<{ message_id: string; tenant: string; receiver_domain: string; reason: string }>(
+        "SELECT message_id, tenant, receiver_domain, reason FROM message_log WHERE startsWith(message_id, 'lc-')",
+      );
+      expect(rows).toHaveLength(events.length);
+      const got = new Map(rows.map((r) => [r.message_id, r]));
+      for (const e of events) {
+        expect(got.get(e.messageId)).toEqual({ message_id: e.messageId, tenant: e.tenant, receiver_domain: e.receiverDomain, reason: e.reason });
+      }
+    });
+
     it('replays a TabSeparated spool left by an older version next to RowBinary batches', async () => {
       const old = new Spool(spoolDir, 64 * 1024 * 1024);
       await old.append('old-tsv-batch', 3, encodeBatch([event(), event(), event()]), 'TabSeparated');
