@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { LoopbackConnector } from '../src/connectors/loopback/loopback.ts';
 import { installCachedGrammar, useStockGrammar } from '../src/connectors/sip/grammar.ts';
 import { Kamailio } from '../test/support/kamailio.ts';
 import { registerUser, sipConnectorFor, sippAnswer, Sipp } from '../test/support/sip.ts';
@@ -64,8 +65,13 @@ const LABEL = {
 
 interface Run {
   perS: number;
+  /** MESSAGEs sipp saw a 200 for. */
   ok: number;
   failed: number;
+  /** Distinct envelopes the far side (the loopback Teams connector) received from this run; null for the edge-only run. */
+  delivered: number | null;
+  /** Envelopes the far side received more than once. */
+  duplicates: number;
   seconds: number;
   rttMs: number[];
   cpu: CpuSplit;
@@ -167,8 +173,52 @@ function cpuProbe(edge: Kamailio, redisPid: number | undefined): CpuProbe {
   };
 }
 
+/**
+ * Counts what reached the far side during one sipp run: a 200 promises the
+ * message is durably in Parley, so every one of them must arrive there.
+ */
+class FarSide {
+  private readonly ids = new Set<string>();
+  duplicates = 0;
+
+  constructor(loopback: LoopbackConnector) {
+    loopback.onDelivered((ds) => {
+      for (const d of ds) {
+        if (this.ids.has(d.env.id)) this.duplicates++;
+        else this.ids.add(d.env.id);
+      }
+    });
+  }
+
+  reset(): void {
+    this.ids.clear();
+    this.duplicates = 0;
+  }
+
+  get count(): number {
+    return this.ids.size;
+  }
+
+  /** Waits until `atLeast` have arrived, or nothing more arrived for `stallMs`; returns the count. */
+  async settle(atLeast: number, stallMs = 10_000): Promise<number> {
+    let last = -1;
+    let lastChange = performance.now();
+    while (this.count < atLeast && performance.now() - lastChange < stallMs) {
+      if (this.count !== last) {
+        last = this.count;
+        lastChange = performance.now();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 200)); // late duplicates, if any
+    return this.count;
+  }
+}
+
 /** Runs a sipp UAC to completion: `-m` messages, at most `-l` in flight, optionally paced at `rate`/s. */
-async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inflight?: number; rate?: number; redisPid?: number }): Promise<Run> {
+async function sippLoad(
+  edge: Kamailio, scenario: string, n: number, opts: { inflight?: number; rate?: number; redisPid?: number; far?: FarSide },
+): Promise<Run> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-sipbench-'));
   const users = Array.from({ length: P.users }, (_, i) => String(i)).join('\n');
   writeFileSync(path.join(dir, 'users.csv'), `SEQUENTIAL\n${users}\n`);
@@ -178,6 +228,7 @@ async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inf
   else args.push('-r', '100000', '-l', String(opts.inflight ?? P.inflight));
   args.push(edge.udpTarget);
   const probe = cpuProbe(edge, opts.redisPid);
+  opts.far?.reset();
   const t0 = performance.now();
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -198,7 +249,9 @@ async function sippLoad(edge: Kamailio, scenario: string, n: number, opts: { inf
   rmSync(dir, { recursive: true, force: true });
   const ok = rttMs.length;
   if (code !== 0 && ok === 0) throw new Error(`sipp exited with ${code} and completed nothing`);
-  return { perS: ok / seconds, ok, failed: n - ok, seconds, rttMs, cpu };
+  const delivered = opts.far ? await opts.far.settle(ok) : null;
+  if (delivered !== null && delivered < ok) throw new Error(`${ok} MESSAGEs were answered 200 but only ${delivered} reached the far side`);
+  return { perS: ok / seconds, ok, failed: n - ok, delivered, duplicates: opts.far?.duplicates ?? 0, seconds, rttMs, cpu };
 }
 
 /** Runs `once` under the inspector's CPU profiler (this thread only) and writes the profile to `file`. */
@@ -224,7 +277,8 @@ async function best(times: number, once: () => Promise<Run>): Promise<Run> {
   for (let i = 0; i < times; i++) {
     const r = await once();
     const c = r.cpu;
-    progress(`  ${round(r.perS)} msgs/s (${r.ok} ok, ${r.failed} failed, ${round(r.seconds, 1)} s); cores: parley ${c.parley} (main thread ${c.parleyMain}, busy ${c.parleyMainThread}), µs CPU/msg: parley ${usPerMsg(c.parley, r.perS)}, main thread ${usPerMsg(c.parleyMain, r.perS)}, kamailio ${c.kamailio}, redis ${c.redis}, sipp ${c.sipp}, machine ${c.machine}, load ${c.loadAvg1m}`);
+    const far = r.delivered === null ? '' : `, ${r.delivered} delivered, ${r.duplicates} duplicates`;
+    progress(`  ${round(r.perS)} msgs/s (${r.ok} ok, ${r.failed} failed${far}, ${round(r.seconds, 1)} s); cores: parley ${c.parley} (main thread ${c.parleyMain}, busy ${c.parleyMainThread}), µs CPU/msg: parley ${usPerMsg(c.parley, r.perS)}, main thread ${usPerMsg(c.parleyMain, r.perS)}, kamailio ${c.kamailio}, redis ${c.redis}, sipp ${c.sipp}, machine ${c.machine}, load ${c.loadAvg1m}`);
     if (!top || r.perS > top.perS) top = r;
   }
   if (!top) throw new Error('no run');
@@ -250,6 +304,7 @@ export async function run(): Promise<void> {
     const t = await startTestHub(redis.url, { runtime: { shards: 2 } }, { loopbackPlatforms: ['teams'], connectors: [sip] });
     try {
       await until(() => sip.status().state === 'up', 15_000, 'sip connector up');
+      const far = new FarSide(t.loopback);
       const scenario = uacScenario('user[field0]', 'parley.local');
       type Variant = 'stock' | 'cached' | 'fast';
       const all: Variant[] = ['stock', 'cached', 'fast'];
@@ -262,13 +317,14 @@ export async function run(): Promise<void> {
         progress(`sip -> hub: ${LABEL[v]}`);
         await sippLoad(edge, scenario, 2_000, {});
         const profile = process.env.SIP_BENCH_PROFILE ? `${process.env.SIP_BENCH_PROFILE}.${v}.cpuprofile` : undefined;
-        variants[v] = await best(P.repeats, () => (profile ? profiled(profile, () => sippLoad(edge, scenario, P.messages, { redisPid })) : sippLoad(edge, scenario, P.messages, { redisPid })));
+        const once = (): Promise<Run> => sippLoad(edge, scenario, P.messages, { redisPid, far });
+        variants[v] = await best(P.repeats, () => (profile ? profiled(profile, once) : once()));
       }
       const main = variants.fast ?? variants.cached ?? variants.stock;
       if (!main) throw new Error('no variant measured');
       const rate = Math.max(50, Math.round(main.perS * 0.5));
       progress(`latency at ${rate} msgs/s (half of the best throughput) for ${P.latencySeconds} s`);
-      const paced = await sippLoad(edge, scenario, rate * P.latencySeconds, { rate, redisPid });
+      const paced = await sippLoad(edge, scenario, rate * P.latencySeconds, { rate, redisPid, far });
       const [p50 = NaN, p99 = NaN] = percentiles(paced.rttMs, [50, 99]);
       const perS = (r: Run | undefined): number | null => (r ? round(r.perS) : null);
       const ratio = (r: Run | undefined): number | null => (r ? round(r.perS / ceiling.perS, 2) : null);
@@ -289,6 +345,10 @@ export async function run(): Promise<void> {
         p99_ms: round(p99, 1),
         latency_failed: paced.failed,
         failed: { edge: ceiling.failed, stock: variants.stock?.failed ?? null, cached: variants.cached?.failed ?? null, fast: variants.fast?.failed ?? null },
+        // Every 200 was matched by a delivery on the far side (the run throws otherwise); a message
+        // without a 200 (sipp gave up on it) may still have been delivered, and is counted here.
+        delivered: { stock: variants.stock?.delivered ?? null, cached: variants.cached?.delivered ?? null, fast: variants.fast?.delivered ?? null, latency: paced.delivered },
+        duplicates: { stock: variants.stock?.duplicates ?? null, cached: variants.cached?.duplicates ?? null, fast: variants.fast?.duplicates ?? null, latency: paced.duplicates },
         cpu_cores: { edge: ceiling.cpu, stock: variants.stock?.cpu ?? null, cached: variants.cached?.cpu ?? null, fast: variants.fast?.cpu ?? null, latency: paced.cpu },
         cpu_us_per_msg: Object.fromEntries(
           [['edge_kamailio', ceiling.cpu.kamailio, ceiling.perS] as const, ...all.flatMap((v) => { const r = variants[v]; return r ? ([[`${v}_parley`, r.cpu.parley, r.perS], [`${v}_parley_main_thread`, r.cpu.parleyMain, r.perS], [`${v}_kamailio`, r.cpu.kamailio, r.perS]] as const) : []; })].map(([k, c, p]) => [k, usPerMsg(c, p)]),
