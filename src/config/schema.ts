@@ -46,8 +46,8 @@ export const configSchema = z.object({
        * sooner waits for the window (a full batch goes at once). A lone message
        * never waits: the window only starts with a send or write. 0: no windows.
        */
-      sendWindowMs: z.number().int().min(0).max(100).default(2),
-      commitWindowMs: z.number().int().min(0).max(100).default(4),
+      sendWindowMs: z.number().int().min(0).max(1000).default(2),
+      commitWindowMs: z.number().int().min(0).max(1000).default(4),
     })
     .prefault({}),
   delivery: z
