@@ -36,7 +36,10 @@ export async function startBenchHub(redisUrl: string, keyPrefix: string, input: 
     federation: { localDomains: ['parley.local'], ...input.federation },
   });
   const loopback = new LoopbackConnector({ platforms: ['teams', 'xmpp'], sink: 'memory', stream: '', http: false });
-  const sink = new MemorySink();
+  // Bounded as when Parley runs without ClickHouse (analytics/open.ts): a
+  // million retained rows would make the runs after the first pay for the
+  // garbage collector scanning them, which no deployment does.
+  const sink = new MemorySink(100_000);
   let hub: Hub;
   try {
     hub = await Hub.start({ config, redisUrl, connectors: [loopback], sink, log: pino({ level: 'silent' }), addRoute: () => undefined });

@@ -34,6 +34,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string, Kind]> = [
   ['PARLEY_MAILBOX_LIMIT', 'runtime.mailboxLimit', 'int'],
   ['PARLEY_MAX_INFLIGHT_PER_SHARD', 'runtime.maxInflightPerShard', 'int'],
   ['PARLEY_PASSIVATE_AFTER_MS', 'runtime.passivateAfterMs', 'int'],
+  ['PARLEY_SEND_WINDOW_MS', 'runtime.sendWindowMs', 'int'],
+  ['PARLEY_COMMIT_WINDOW_MS', 'runtime.commitWindowMs', 'int'],
   ['PARLEY_ENCRYPTION_KEY', 'delivery.encryptionKey', 'string'],
   ['PARLEY_DELIVERY_ATTEMPTS', 'delivery.attempts', 'int'],
   ['PARLEY_DELIVERY_BACKOFF_BASE_MS', 'delivery.backoffBaseMs', 'int'],

@@ -40,6 +40,14 @@ export const configSchema = z.object({
       passivateSweepMs: ms.default(30_000),
       snapshotTtlDays: z.number().int().min(1).default(90),
       drainTimeoutMs: ms.default(15_000),
+      /**
+       * Batching under load: a shard is sent ingress messages, and writes its
+       * jobs and states to Redis, at most once per this many ms; what arrives
+       * sooner waits for the window (a full batch goes at once). A lone message
+       * never waits: the window only starts with a send or write. 0: no windows.
+       */
+      sendWindowMs: z.number().int().min(0).max(1000).default(2),
+      commitWindowMs: z.number().int().min(0).max(1000).default(4),
     })
     .prefault({}),
   delivery: z

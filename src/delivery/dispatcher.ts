@@ -7,6 +7,7 @@ import { backoffDelay, sleep } from './backoff.ts';
 import type { ContentCipher } from './crypto.ts';
 import type { DelayedJobRef, DeliveryMarks } from './idempotency.ts';
 import { openItems, queueName, type JobPayload, type OutboundItem } from './items.ts';
+import { RecentKeys } from './recent-keys.ts';
 import { KeyedSerializer } from './serial.ts';
 
 export interface DispatchPolicy {
@@ -112,8 +113,8 @@ export class Dispatcher {
   private readonly fastWaiting = new Map<string, Array<{ job: FastJob; list: OutboundItem[]; marked: readonly string[]; at: number }>>();
   /** Chats the queue consumer delivered in, and when. */
   private readonly queueChats = new Map<string, number>();
-  /** Keys this dispatcher delivered lately, oldest first. */
-  private readonly recentKeys = new Set<string>();
+  /** Keys this dispatcher delivered lately. */
+  private readonly recentKeys = new RecentKeys(RECENT_KEYS);
 
   constructor(
     private readonly connector: Connector,
@@ -224,11 +225,6 @@ export class Dispatcher {
 
   private remember(items: readonly OutboundItem[]): void {
     for (const i of items) this.recentKeys.add(i.key);
-    let excess = this.recentKeys.size - RECENT_KEYS;
-    for (const k of this.recentKeys) {
-      if (excess-- <= 0) break;
-      this.recentKeys.delete(k);
-    }
   }
 
   private async promote(jobId: string): Promise<void> {

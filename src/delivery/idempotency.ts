@@ -50,6 +50,8 @@ export class DeliveryMarks {
   private marks: Array<Waiter<void>> = [];
   private drops: Array<DelayedJobRef & { resolve(): void; reject(e: unknown): void }> = [];
   private scheduled = false;
+  /** Mark-and-drop calls in flight: one at a time, what comes meanwhile goes in the next. */
+  private marking = false;
 
   constructor(
     private readonly redis: Redis,
@@ -96,13 +98,27 @@ export class DeliveryMarks {
     setImmediate(() => {
       this.scheduled = false;
       const checks = this.checks;
-      const marks = this.marks;
-      const drops = this.drops;
       this.checks = [];
-      this.marks = [];
-      this.drops = [];
       if (checks.length > 0) void this.runChecks(checks);
-      if (marks.length > 0 || drops.length > 0) void this.runMarks(marks, drops);
+      this.startMarks();
+    });
+  }
+
+  /**
+   * Under load, marks from many chats and many turns share one script call:
+   * each call wakes Redis and then this thread, which costs more than the
+   * marks themselves when a call carries only a few.
+   */
+  private startMarks(): void {
+    if (this.marking || (this.marks.length === 0 && this.drops.length === 0)) return;
+    const marks = this.marks;
+    const drops = this.drops;
+    this.marks = [];
+    this.drops = [];
+    this.marking = true;
+    void this.runMarks(marks, drops).finally(() => {
+      this.marking = false;
+      this.startMarks();
     });
   }
 

@@ -102,6 +102,7 @@ export class Hub implements HubPort {
     this.router = new ShardRouter({
       shards: config.runtime.shards,
       maxInflightPerShard: config.runtime.maxInflightPerShard,
+      sendWindowMs: config.runtime.sendWindowMs,
       log: this.log,
       onMetadata: (events) => this.opts.sink.write(events),
       onCommitted: (jobs) => {
@@ -121,6 +122,7 @@ export class Hub implements HubPort {
         passivateAfterMs: config.runtime.passivateAfterMs,
         passivateSweepMs: config.runtime.passivateSweepMs,
         fastPathDelayMs: config.delivery.fastPathDelayMs,
+        commitWindowMs: config.runtime.commitWindowMs,
       },
     });
     await this.router.start();

@@ -23,6 +23,8 @@ interface Shard {
   worker: Worker;
   batch: Routed[];
   inflight: number;
+  /** performance.now() of the last batch sent. */
+  lastSentAt: number;
   /** Ingress calls waiting for room in this shard. */
   waiters: Array<() => void>;
   ready: Promise<void>;
@@ -31,6 +33,8 @@ interface Shard {
 export interface RouterOptions {
   shards: number;
   maxInflightPerShard: number;
+  /** Least time between two batches to one shard (see runtime.sendWindowMs). */
+  sendWindowMs: number;
   data: Omit<ShardWorkerData, 'shard'>;
   log: Logger;
   onMetadata(events: MetadataEvent[]): void;
@@ -38,6 +42,8 @@ export interface RouterOptions {
   onCommitted(jobs: CommittedJob[]): void;
 }
 
+/** A batch this large goes to its shard at once, window or not. */
+const FULL_BATCH = 1_000;
 const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
 const shardModule = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href;
 
@@ -54,6 +60,7 @@ export class ShardRouter {
   private seq = 0;
   private reqId = 0;
   private flushScheduled = false;
+  private windowTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(private readonly opts: RouterOptions) {}
@@ -72,7 +79,7 @@ export class ShardRouter {
     const worker = new Worker(workerEntry, { workerData, name: `parley-shard-${index}` });
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((r) => (markReady = r));
-    const shard: Shard = { worker, batch: [], inflight: 0, waiters: [], ready };
+    const shard: Shard = { worker, batch: [], inflight: 0, lastSentAt: Number.NEGATIVE_INFINITY, waiters: [], ready };
     worker.on('message', (buf: Uint8Array) => {
       const msg = decodeFromShard(buf);
       if (msg.k === 'ready') markReady();
@@ -175,15 +182,36 @@ export class ShardRouter {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      for (const shard of this.shards) {
-        if (shard.batch.length === 0) continue;
-        const items = shard.batch;
-        shard.batch = [];
-        this.send(shard, { k: 'batch', items });
+    setImmediate(() => this.flushBatches());
+  }
+
+  /**
+   * Sends each shard what it has gathered, at most once per send window: under
+   * load a batch per turn of the event loop would carry a handful of messages,
+   * and each postMessage costs both threads a wake-up and a round of decoding.
+   */
+  private flushBatches(): void {
+    this.flushScheduled = false;
+    const now = performance.now();
+    let wait = Number.POSITIVE_INFINITY;
+    for (const shard of this.shards) {
+      if (shard.batch.length === 0) continue;
+      const early = shard.lastSentAt + this.opts.sendWindowMs - now;
+      if (early > 0 && shard.batch.length < FULL_BATCH) {
+        wait = Math.min(wait, early);
+        continue;
       }
-    });
+      shard.lastSentAt = now;
+      const items = shard.batch;
+      shard.batch = [];
+      this.send(shard, { k: 'batch', items });
+    }
+    if (wait !== Number.POSITIVE_INFINITY && !this.windowTimer) {
+      this.windowTimer = setTimeout(() => {
+        this.windowTimer = undefined;
+        this.flushBatches();
+      }, Math.ceil(wait));
+    }
   }
 
   private send(shard: Shard, msg: ToShard): void {
