@@ -227,10 +227,10 @@ async function latencyRun(h: BenchHub, far: FarSide, rate: number, tag = 'lat'):
   let failure: unknown;
   const cpu = cpuWatch();
   const t0 = performance.now();
-  await paced(rate, total, (i) => {
+  await paced(rate, total, (i, dueAt) => {
     const id = `${tag}-${i}`;
     const env = chatMessage(id, i, P.relayChats);
-    const started = performance.now();
+    const started = dueAt;
     phase.started(id, started);
     h.hub.ingest(env).then(
       (ack) => {
