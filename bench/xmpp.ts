@@ -39,8 +39,8 @@ const now = (): number => performance.timeOrigin + performance.now();
 
 type PeerMsg =
   | { kind: 'ready' }
-  | { kind: 'done'; times: Float64Array; firstAt: number; lastAt: number }
-  | { kind: 'sent'; times: Float64Array; startedAt: number; endedAt: number }
+  | { kind: 'done'; times: Float64Array; firstAt: number; lastAt: number; cpuSeconds: number }
+  | { kind: 'sent'; times: Float64Array; startedAt: number; endedAt: number; cpuSeconds: number }
   | { kind: 'error'; message: string };
 
 class Peer {
@@ -295,7 +295,15 @@ export async function run(): Promise<void> {
         const calls = (c.deliverCalls ?? 0) - (before.deliverCalls ?? 0);
         rows.push([`${label.replace('_msgs_per_s', '')}_items_per_call`, round(((c.stanzasOut ?? 0) - (before.stanzasOut ?? 0)) / Math.max(1, calls), 1), 'messages per connector call (merged fast path)']);
         const confirmed = (c.writesConfirmed ?? 0) - (before.writesConfirmed ?? 0);
-        rows.push([`${label.replace('_msgs_per_s', '')}_confirm_ms_per_write`, round(((c.confirmWaitMs ?? 0) - (before.confirmWaitMs ?? 0)) / Math.max(1, confirmed), 1), 'write -> the server\'s pong (its backlog ahead of the write)']);
+        const d = (k: string): number => (c[k] ?? 0) - (before[k] ?? 0);
+        const base = label.replace('_msgs_per_s', '');
+        const elapsedMs = r.lastAt - started;
+        rows.push([`${base}_confirm_ms_per_write`, round(d('confirmWaitMs') / Math.max(1, confirmed), 1), 'deliver -> the server\'s pong: room wait + pong wait']);
+        rows.push([`${base}_pong_ms_per_write`, round(d('pongWaitMs') / Math.max(1, confirmed), 1), 'socket write -> pong (the server\'s backlog ahead of the write)']);
+        rows.push([`${base}_window_full_share`, round(d('windowFullMs') / elapsedMs, 2), 'share of the run with a write waiting for room']);
+        rows.push([`${base}_window_empty_share`, round(d('windowEmptyMs') / elapsedMs, 2), 'share of the run with nothing unconfirmed (Prosody had none of ours)']);
+        rows.push([`${base}_kib_in_flight`, round(d('windowByteMs') / elapsedMs / 1024, 0), 'mean unconfirmed KiB']);
+        rows.push([`${base}_receiver_cores`, round(r.cpuSeconds / (elapsedMs / 1000), 2), 'CPU of the receiving client\'s thread']);
         await recv.stop();
       }
     }

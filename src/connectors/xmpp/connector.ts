@@ -139,9 +139,12 @@ export class XmppConnector implements Connector {
 
   counters(): Readonly<Record<string, number>> {
     const l = this.link?.counters;
+    const w = this.link?.windowStats();
     return {
       ...this.counts, parseErrors: l?.parseErrors ?? 0, streamsTooLarge: l?.oversized ?? 0, reconnects: l?.reconnects ?? 0, presencePairs: this.coalescer.size,
       writesConfirmed: l?.confirmed ?? 0, confirmWaitMs: Math.round(l?.confirmWaitMs ?? 0),
+      pongWaitMs: Math.round(w?.pongWaitMs ?? 0), roomWaitMs: Math.round(w?.roomWaitMs ?? 0), windowEmptyMs: Math.round(w?.emptyMs ?? 0),
+      windowFullMs: Math.round(w?.fullMs ?? 0), windowByteMs: Math.round(w?.byteMs ?? 0),
     };
   }
 
