@@ -17,6 +17,7 @@ import { MemorySink } from '../analytics/sink.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { LoopbackConnector, type LoopbackDelivery } from '../src/connectors/loopback/loopback.ts';
 import { XmppConnector } from '../src/connectors/xmpp/connector.ts';
+import { ChatStateMemory } from '../src/connectors/xmpp/chat-states.ts';
 import { ComponentLink } from '../src/connectors/xmpp/link.ts';
 import { toFragment } from '../src/connectors/xmpp/outbound.ts';
 import type { Envelope } from '../src/core/envelope.ts';
@@ -195,11 +196,13 @@ async function componentCeiling(prosody: TestProsody): Promise<Array<[string, nu
     await recv.next('ready');
     const started = now();
     const writes: Array<Promise<void>> = [];
+    const states = new ChatStateMemory(1000);
     for (let i = 0; i < N; i += 500) {
       let fragment = '';
       for (let k = i; k < Math.min(N, i + 500); k++) {
         const env = hubMessage(prefix, k, CHATS);
-        fragment += toFragment({ ...env, from: { ...env.from, id: env.from.id.replace('@parley.local', '@raw.local'), domain: 'raw.local' } });
+        const from = { ...env.from, id: env.from.id.replace('@parley.local', '@raw.local'), domain: 'raw.local' };
+        fragment += toFragment({ ...env, from }, { active: states.announceActive(from.id, env.to.id) });
       }
       writes.push(link.write(fragment));
       if (writes.length >= 16) await writes.shift();
