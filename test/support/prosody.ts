@@ -17,6 +17,8 @@ export interface ProsodyOptions {
   components?: Record<string, string>;
   /** A command Prosody runs under (e.g. valgrind, to count its instructions per stanza); slow starts are waited for. */
   wrap?: readonly string[];
+  /** Extra global config lines (e.g. `network_settings = { read_size = 65536 }`). */
+  globals?: readonly string[];
 }
 
 export interface TestProsody {
@@ -70,6 +72,7 @@ function config(dir: string, c2sPort: number, componentPort: number, opts: Requi
     'modules_disabled = { "s2s", "tls", "http" }',
     'limits = { c2s = { rate = "100mb/s" } }',
     'c2s_stanza_size_limit = 1048576',
+    ...opts.globals,
     '',
   ];
   for (const host of Object.keys(opts.hosts)) lines.push(`VirtualHost ${lua(host)}`, '');
@@ -116,6 +119,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
     hosts: options.hosts ?? { 'partner.example': ['ext1', 'ext2', 'ext3'], 'blocked.example': ['mallory'] },
     components: options.components ?? { 'parley.local': 'component-secret', 'rooms.parley.local': 'rooms-secret' },
     wrap: options.wrap ?? [],
+    globals: options.globals ?? [],
   };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-prosody-'));
   const c2sPort = await freePort();

@@ -116,20 +116,21 @@ export class ComponentLink {
     if (!e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected');
     if (!this.opts.barrierDomain) return e.write(fragment);
     const at = performance.now();
-    const size = Buffer.byteLength(fragment, 'utf8');
-    await this.window.acquire(size);
+    const id = `parley-ping-${++this.pingSeq}`;
+    // Encoded once here (the socket would do it anyway): the window counts bytes, not characters.
+    const bytes = Buffer.from(fragment + this.pingStanza(id), 'utf8');
+    await this.window.acquire(bytes.length);
     let sentAt: number | undefined;
     try {
       // The stream may have gone while this write waited for room.
       if (this.entity !== e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP stream lost');
-      const id = `parley-ping-${++this.pingSeq}`;
       const pong = this.awaitPong(id);
       const written = performance.now();
-      e.write(fragment + this.pingStanza(id)).catch((err: Error) => this.failPing(id, new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
+      this.writeBytes(e, bytes).catch((err: Error) => this.failPing(id, new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
       await pong;
       sentAt = written;
     } finally {
-      this.window.release(size, sentAt);
+      this.window.release(bytes.length, sentAt);
     }
     this.counters.confirmed++;
     this.counters.confirmWaitMs += performance.now() - at;
@@ -147,6 +148,13 @@ export class ComponentLink {
 
   private pingStanza(id: string): string {
     return xml('iq', { type: 'get', id, from: this.opts.domain, to: this.opts.barrierDomain }, xml('ping', { xmlns: NS.ping })).toString();
+  }
+
+  /** xmpp.js's Connection.write, for bytes: refuses once the stream is closing, resolves when the socket took them. */
+  private writeBytes(e: Component, bytes: Buffer): Promise<void> {
+    const socket = e.socket;
+    if (!socket || e.status === 'closing') return Promise.reject(new Error('Connection is closing'));
+    return new Promise((resolve, reject) => socket.write(bytes, (err) => (err ? reject(err) : resolve())));
   }
 
   private failPing(id: string, err: Error): void {
