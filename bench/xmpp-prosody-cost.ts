@@ -34,8 +34,9 @@ function peer(prosody: TestProsody, username: string, mode: 'send' | 'receive', 
   const early = new Set<string>();
   w.on('message', (m: PeerMsg) => {
     const f = waiting.get(m.kind);
-    if (f) (waiting.delete(m.kind), f());
-    else early.add(m.kind);
+    if (!f) return void early.add(m.kind);
+    waiting.delete(m.kind);
+    f();
   });
   return {
     next: (kind: string): Promise<void> => (early.delete(kind) ? Promise.resolve() : new Promise((r) => waiting.set(kind, r))),
@@ -53,7 +54,6 @@ const im = (prefix: string, i: number): Envelope => ({
   from: { platform: 'teams', id: `u${i % 16}@raw.local`, domain: 'raw.local' }, to: { platform: 'xmpp', id: 'recv@partner.example', domain: 'partner.example' },
   body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'benchmark message: the quick brown fox jumps over the lazy dog, 0123456789' }] }] },
 });
-const ACTIVE = '<active xmlns="http://jabber.org/protocol/chatstates"/>';
 const REQUEST = '<request xmlns="urn:xmpp:receipts"/>';
 const shapes: Array<[string, ((prefix: string, i: number) => string) | 'direct', string]> = [
   ['direct', 'direct', 'client -> Prosody -> client: <body> only'],
