@@ -39,6 +39,8 @@ const SECONDS = Number(process.env.XMPP_BENCH_SECONDS ?? 10);
  * Diagnostic, off by default: a nice value for Prosody (e.g. -10), so that it gets its core whenever it
  * can run, as on a machine of its own; it shows how much of a gap is the two sharing 2 cores.
  */
+/** Prosody in a session (so a scheduling autogroup) of its own, as a daemon runs; XMPP_BENCH_PROSODY_SESSION=shared puts it in the bench's. */
+const PROSODY_OWN_SESSION = process.env.XMPP_BENCH_PROSODY_SESSION !== 'shared';
 const PROSODY_NICE = process.env.XMPP_BENCH_PROSODY_NICE ? Number(process.env.XMPP_BENCH_PROSODY_NICE) : undefined;
 const PHASES = new Set((process.env.XMPP_BENCH_PHASES ?? 'direct,component,in,out,latency').split(','));
 const now = (): number => performance.timeOrigin + performance.now();
@@ -247,7 +249,7 @@ export async function run(): Promise<void> {
   // The machine is shared: the load around the run says how much the figures can be trusted.
   const loadBefore = round(os.loadavg()[0] ?? NaN, 2);
   const redis = await ManagedRedis.temporary();
-  const prosody = await startProsody({ hosts: { 'partner.example': ['send', 'recv'] }, components: { 'parley.local': 'bench-secret-123', 'raw.local': 'bench-secret-raw' } });
+  const prosody = await startProsody({ hosts: { 'partner.example': ['send', 'recv'] }, components: { 'parley.local': 'bench-secret-123', 'raw.local': 'bench-secret-raw' }, ownSession: PROSODY_OWN_SESSION });
   if (PROSODY_NICE !== undefined && prosody.pid) os.setPriority(prosody.pid, PROSODY_NICE);
   const stack = await startStack(redis.url, prosody);
   const rows: Array<[string, number, string]> = [];

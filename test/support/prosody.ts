@@ -17,8 +17,12 @@ export interface ProsodyOptions {
   components?: Record<string, string>;
   /** A command Prosody runs under (e.g. valgrind, to count its instructions per stanza); slow starts are waited for. */
   wrap?: readonly string[];
-  /** Extra global config lines (e.g. `network_settings = { read_size = 65536 }`). */
-  globals?: readonly string[];
+  /**
+   * Run Prosody in a session of its own, as a daemon runs: with Linux's
+   * autogroup scheduling it then shares the CPU with the test process as a
+   * peer, not as one thread among the test process's threads (benchmarks).
+   */
+  ownSession?: boolean;
 }
 
 export interface TestProsody {
@@ -72,7 +76,6 @@ function config(dir: string, c2sPort: number, componentPort: number, opts: Requi
     'modules_disabled = { "s2s", "tls", "http" }',
     'limits = { c2s = { rate = "100mb/s" } }',
     'c2s_stanza_size_limit = 1048576',
-    ...opts.globals,
     '',
   ];
   for (const host of Object.keys(opts.hosts)) lines.push(`VirtualHost ${lua(host)}`, '');
@@ -119,7 +122,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
     hosts: options.hosts ?? { 'partner.example': ['ext1', 'ext2', 'ext3'], 'blocked.example': ['mallory'] },
     components: options.components ?? { 'parley.local': 'component-secret', 'rooms.parley.local': 'rooms-secret' },
     wrap: options.wrap ?? [],
-    globals: options.globals ?? [],
+    ownSession: options.ownSession ?? false,
   };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-prosody-'));
   const c2sPort = await freePort();
@@ -132,7 +135,7 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
 
   const launch = async (): Promise<void> => {
     const [cmd = 'prosody', ...args] = [...opts.wrap, 'prosody', '--config', cfg, '-F'];
-    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, detached: opts.ownSession });
     c.stderr?.on('data', (d: Buffer) => writeFileSync(path.join(dir, 'stderr.log'), d, { flag: 'a' }));
     child = c;
     const startMs = opts.wrap.length > 0 ? 120_000 : 15_000;
