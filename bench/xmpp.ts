@@ -255,14 +255,20 @@ export async function run(): Promise<void> {
   const rows: Array<[string, number, string]> = [];
   try {
     // 1. Prosody's own ceiling: one client to another (again at the end; the better run counts).
+    // CPU per message (µs) moves far less with the machine's load than a rate does: it shows what each side costs.
+    const directCpu: Array<{ prosody: number; receiver: number }> = [];
     const direct = async (prefix: string): Promise<number> => {
       const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: prefix });
       const send = new Peer(prosody, 'send', 'send', { to: 'recv@partner.example', count: N, idPrefix: prefix });
       await Promise.all([recv.next('ready'), send.next('ready')]);
+      const cpu = cpuMeter(redis.pid, prosody.pid);
       send.go();
       const [s, r] = await Promise.all([send.next('sent'), recv.next('done')]);
+      const elapsed = (r.lastAt - s.startedAt) / 1000;
+      const prosodyCores = cpu('direct').find(([k]) => k.endsWith('_cores_prosody'))?.[1] ?? NaN;
+      directCpu.push({ prosody: (prosodyCores * elapsed * 1e6) / N, receiver: (r.cpuSeconds * 1e6) / N });
       await Promise.all([recv.stop(), send.stop()]);
-      return round(N / ((r.lastAt - s.startedAt) / 1000));
+      return round(N / elapsed);
     };
     const directRuns: number[] = [];
     if (PHASES.has('direct')) directRuns.push(await direct('d1-'));
@@ -301,7 +307,11 @@ export async function run(): Promise<void> {
         rows.push([label, round(N / ((r.lastAt - started) / 1000)), what]);
         // The hub's own intake: delivery cannot outrun it, so it tells whether the spine or the XMPP side limits.
         rows.push([`${label.replace('_msgs_per_s', '')}_accepted_msgs_per_s`, round(N / ((accepted - started) / 1000)), 'Teams side -> hub: all acknowledged (durable)']);
-        rows.push(...cpu(label.replace('_msgs_per_s', '')));
+        const cores = cpu(label.replace('_msgs_per_s', ''));
+        rows.push(...cores);
+        const usPerMsg = (row: string): number => round(((cores.find(([k]) => k.endsWith(row))?.[1] ?? NaN) * ((r.lastAt - started) / 1000) * 1e6) / N, 1);
+        rows.push([`${label.replace('_msgs_per_s', '')}_prosody_cpu_us_per_msg`, usPerMsg('_cores_prosody'), 'Prosody CPU per message']);
+        rows.push([`${label.replace('_msgs_per_s', '')}_parley_cpu_us_per_msg`, usPerMsg('_cores_parley'), 'Parley (+ its redis-server and the receiving client) CPU per message']);
         const c = stack.xmpp.counters();
         const calls = (c.deliverCalls ?? 0) - (before.deliverCalls ?? 0);
         rows.push([`${label.replace('_msgs_per_s', '')}_items_per_call`, round(((c.stanzasOut ?? 0) - (before.stanzasOut ?? 0)) / Math.max(1, calls), 1), 'messages per connector call (merged fast path)']);
@@ -347,7 +357,12 @@ export async function run(): Promise<void> {
     }
     if (PHASES.has('direct')) {
       directRuns.push(await direct('d2-'));
-      rows.unshift(['direct_prosody_msgs_per_s', Math.max(...directRuns), `client -> Prosody -> client (best of ${directRuns.join(', ')})`]);
+      const best = directCpu[directRuns.indexOf(Math.max(...directRuns))];
+      rows.unshift(
+        ['direct_prosody_msgs_per_s', Math.max(...directRuns), `client -> Prosody -> client (best of ${directRuns.join(', ')})`],
+        ['direct_prosody_cpu_us_per_msg', round(best?.prosody ?? NaN, 1), 'Prosody CPU per message (best run)'],
+        ['direct_receiver_cpu_us_per_msg', round(best?.receiver ?? NaN, 1), 'receiving client\'s thread CPU per message (best run)'],
+      );
     }
     const [p99all] = percentiles(lat, [99]);
     rows.push(['p99_ms', round(p99all ?? NaN, 1), 'both directions, paced']);
