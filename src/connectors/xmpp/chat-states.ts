@@ -17,19 +17,23 @@ export class ChatStateMemory {
   announceActive(from: string, to: string): boolean {
     const key = `${from}\n${to}`;
     if (this.active.has(key)) return false;
-    this.active.add(key);
-    if (this.active.size > this.maxPairs) {
-      const oldest = this.active.values().next().value;
-      if (oldest !== undefined) this.active.delete(oldest);
-    }
+    this.remember(key);
     return true;
   }
 
   /** A chat state notification went from -> to: only `active` leaves the peer knowing the sender as active. */
   stateSent(from: string, to: string, state: string): void {
     const key = `${from}\n${to}`;
-    if (state === 'active') this.active.add(key);
+    if (state === 'active') this.remember(key);
     else this.active.delete(key);
+  }
+
+  private remember(key: string): void {
+    this.active.add(key);
+    if (this.active.size > this.maxPairs) {
+      const oldest = this.active.values().next().value;
+      if (oldest !== undefined) this.active.delete(oldest);
+    }
   }
 
   /** After a write that may not have arrived: every pair starts over. */
