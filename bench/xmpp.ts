@@ -17,6 +17,7 @@ import { MemorySink } from '../analytics/sink.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { LoopbackConnector, type LoopbackDelivery } from '../src/connectors/loopback/loopback.ts';
 import { XmppConnector } from '../src/connectors/xmpp/connector.ts';
+import { ChatStateMemory } from '../src/connectors/xmpp/chat-states.ts';
 import { ComponentLink } from '../src/connectors/xmpp/link.ts';
 import { toFragment } from '../src/connectors/xmpp/outbound.ts';
 import type { Envelope } from '../src/core/envelope.ts';
@@ -34,13 +35,20 @@ const N = Number(process.env.XMPP_BENCH_N ?? 30_000);
 const RATE = Number(process.env.XMPP_BENCH_RATE ?? 1_000);
 const SECONDS = Number(process.env.XMPP_BENCH_SECONDS ?? 10);
 /** Comma-separated subset of direct,component,in,out,latency (profiling one direction); default all. */
+/**
+ * Diagnostic, off by default: a nice value for Prosody (e.g. -10), so that it gets its core whenever it
+ * can run, as on a machine of its own; it shows how much of a gap is the two sharing 2 cores.
+ */
+/** Prosody in a session (so a scheduling autogroup) of its own, as a daemon runs; XMPP_BENCH_PROSODY_SESSION=shared puts it in the bench's. */
+const PROSODY_OWN_SESSION = process.env.XMPP_BENCH_PROSODY_SESSION !== 'shared';
+const PROSODY_NICE = process.env.XMPP_BENCH_PROSODY_NICE ? Number(process.env.XMPP_BENCH_PROSODY_NICE) : undefined;
 const PHASES = new Set((process.env.XMPP_BENCH_PHASES ?? 'direct,component,in,out,latency').split(','));
 const now = (): number => performance.timeOrigin + performance.now();
 
 type PeerMsg =
   | { kind: 'ready' }
-  | { kind: 'done'; times: Float64Array; firstAt: number; lastAt: number }
-  | { kind: 'sent'; times: Float64Array; startedAt: number; endedAt: number }
+  | { kind: 'done'; times: Float64Array; firstAt: number; lastAt: number; cpuSeconds: number }
+  | { kind: 'sent'; times: Float64Array; startedAt: number; endedAt: number; cpuSeconds: number }
   | { kind: 'error'; message: string };
 
 class Peer {
@@ -195,11 +203,13 @@ async function componentCeiling(prosody: TestProsody): Promise<Array<[string, nu
     await recv.next('ready');
     const started = now();
     const writes: Array<Promise<void>> = [];
+    const states = new ChatStateMemory(1000);
     for (let i = 0; i < N; i += 500) {
       let fragment = '';
       for (let k = i; k < Math.min(N, i + 500); k++) {
         const env = hubMessage(prefix, k, CHATS);
-        fragment += toFragment({ ...env, from: { ...env.from, id: env.from.id.replace('@parley.local', '@raw.local'), domain: 'raw.local' } });
+        const from = { ...env.from, id: env.from.id.replace('@parley.local', '@raw.local'), domain: 'raw.local' };
+        fragment += toFragment({ ...env, from }, { active: states.announceActive(from.id, env.to.id) });
       }
       writes.push(link.write(fragment));
       if (writes.length >= 16) await writes.shift();
@@ -239,19 +249,26 @@ export async function run(): Promise<void> {
   // The machine is shared: the load around the run says how much the figures can be trusted.
   const loadBefore = round(os.loadavg()[0] ?? NaN, 2);
   const redis = await ManagedRedis.temporary();
-  const prosody = await startProsody({ hosts: { 'partner.example': ['send', 'recv'] }, components: { 'parley.local': 'bench-secret-123', 'raw.local': 'bench-secret-raw' } });
+  const prosody = await startProsody({ hosts: { 'partner.example': ['send', 'recv'] }, components: { 'parley.local': 'bench-secret-123', 'raw.local': 'bench-secret-raw' }, ownSession: PROSODY_OWN_SESSION });
+  if (PROSODY_NICE !== undefined && prosody.pid) os.setPriority(prosody.pid, PROSODY_NICE);
   const stack = await startStack(redis.url, prosody);
   const rows: Array<[string, number, string]> = [];
   try {
     // 1. Prosody's own ceiling: one client to another (again at the end; the better run counts).
+    // CPU per message (µs) moves far less with the machine's load than a rate does: it shows what each side costs.
+    const directCpu: Array<{ prosody: number; receiver: number }> = [];
     const direct = async (prefix: string): Promise<number> => {
       const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: prefix });
       const send = new Peer(prosody, 'send', 'send', { to: 'recv@partner.example', count: N, idPrefix: prefix });
       await Promise.all([recv.next('ready'), send.next('ready')]);
+      const cpu = cpuMeter(redis.pid, prosody.pid);
       send.go();
       const [s, r] = await Promise.all([send.next('sent'), recv.next('done')]);
+      const elapsed = (r.lastAt - s.startedAt) / 1000;
+      const prosodyCores = cpu('direct').find(([k]) => k.endsWith('_cores_prosody'))?.[1] ?? NaN;
+      directCpu.push({ prosody: (prosodyCores * elapsed * 1e6) / N, receiver: (r.cpuSeconds * 1e6) / N });
       await Promise.all([recv.stop(), send.stop()]);
-      return round(N / ((r.lastAt - s.startedAt) / 1000));
+      return round(N / elapsed);
     };
     const directRuns: number[] = [];
     if (PHASES.has('direct')) directRuns.push(await direct('d1-'));
@@ -290,12 +307,24 @@ export async function run(): Promise<void> {
         rows.push([label, round(N / ((r.lastAt - started) / 1000)), what]);
         // The hub's own intake: delivery cannot outrun it, so it tells whether the spine or the XMPP side limits.
         rows.push([`${label.replace('_msgs_per_s', '')}_accepted_msgs_per_s`, round(N / ((accepted - started) / 1000)), 'Teams side -> hub: all acknowledged (durable)']);
-        rows.push(...cpu(label.replace('_msgs_per_s', '')));
+        const cores = cpu(label.replace('_msgs_per_s', ''));
+        rows.push(...cores);
+        const usPerMsg = (row: string): number => round(((cores.find(([k]) => k.endsWith(row))?.[1] ?? NaN) * ((r.lastAt - started) / 1000) * 1e6) / N, 1);
+        rows.push([`${label.replace('_msgs_per_s', '')}_prosody_cpu_us_per_msg`, usPerMsg('_cores_prosody'), 'Prosody CPU per message']);
+        rows.push([`${label.replace('_msgs_per_s', '')}_parley_cpu_us_per_msg`, usPerMsg('_cores_parley'), 'Parley (+ its redis-server and the receiving client) CPU per message']);
         const c = stack.xmpp.counters();
         const calls = (c.deliverCalls ?? 0) - (before.deliverCalls ?? 0);
         rows.push([`${label.replace('_msgs_per_s', '')}_items_per_call`, round(((c.stanzasOut ?? 0) - (before.stanzasOut ?? 0)) / Math.max(1, calls), 1), 'messages per connector call (merged fast path)']);
         const confirmed = (c.writesConfirmed ?? 0) - (before.writesConfirmed ?? 0);
-        rows.push([`${label.replace('_msgs_per_s', '')}_confirm_ms_per_write`, round(((c.confirmWaitMs ?? 0) - (before.confirmWaitMs ?? 0)) / Math.max(1, confirmed), 1), 'write -> the server\'s pong (its backlog ahead of the write)']);
+        const d = (k: string): number => (c[k] ?? 0) - (before[k] ?? 0);
+        const base = label.replace('_msgs_per_s', '');
+        const elapsedMs = r.lastAt - started;
+        rows.push([`${base}_confirm_ms_per_write`, round(d('confirmWaitMs') / Math.max(1, confirmed), 1), 'deliver -> the server\'s pong: room wait + pong wait']);
+        rows.push([`${base}_pong_ms_per_write`, round(d('pongWaitMs') / Math.max(1, confirmed), 1), 'socket write -> pong (the server\'s backlog ahead of the write)']);
+        rows.push([`${base}_window_full_share`, round(d('windowFullMs') / elapsedMs, 2), 'share of the run with a write waiting for room']);
+        rows.push([`${base}_window_empty_share`, round(d('windowEmptyMs') / elapsedMs, 2), 'share of the run with nothing unconfirmed (Prosody had none of ours)']);
+        rows.push([`${base}_kib_in_flight`, round(d('windowByteMs') / elapsedMs / 1024, 0), 'mean unconfirmed KiB']);
+        rows.push([`${base}_receiver_cores`, round(r.cpuSeconds / (elapsedMs / 1000), 2), 'CPU of the receiving client\'s thread']);
         await recv.stop();
       }
     }
@@ -328,7 +357,12 @@ export async function run(): Promise<void> {
     }
     if (PHASES.has('direct')) {
       directRuns.push(await direct('d2-'));
-      rows.unshift(['direct_prosody_msgs_per_s', Math.max(...directRuns), `client -> Prosody -> client (best of ${directRuns.join(', ')})`]);
+      const best = directCpu[directRuns.indexOf(Math.max(...directRuns))];
+      rows.unshift(
+        ['direct_prosody_msgs_per_s', Math.max(...directRuns), `client -> Prosody -> client (best of ${directRuns.join(', ')})`],
+        ['direct_prosody_cpu_us_per_msg', round(best?.prosody ?? NaN, 1), 'Prosody CPU per message (best run)'],
+        ['direct_receiver_cpu_us_per_msg', round(best?.receiver ?? NaN, 1), 'receiving client\'s thread CPU per message (best run)'],
+      );
     }
     const [p99all] = percentiles(lat, [99]);
     rows.push(['p99_ms', round(p99all ?? NaN, 1), 'both directions, paced']);
@@ -346,7 +380,7 @@ export async function run(): Promise<void> {
   };
   // Not a target: how much of Prosody's own component-path ceiling Parley reaches (the rest is Prosody's cost of a component's stanzas).
   const componentShare = round((results.hub_to_xmpp_msgs_per_s ?? 0) / (results.component_ceiling_msgs_per_s ?? NaN), 2);
-  console.log(`\nXMPP benchmark (N=${N}, paced ${RATE}/s for ${SECONDS} s, ${os.availableParallelism()} cores, load average ${loadBefore} before, ${round(os.loadavg()[0] ?? NaN, 2)} after)\n`);
+  console.log(`\nXMPP benchmark (N=${N}, paced ${RATE}/s for ${SECONDS} s, ${os.availableParallelism()} cores, ${PROSODY_NICE !== undefined ? `Prosody at nice ${PROSODY_NICE}, ` : ""}load average ${loadBefore} before, ${round(os.loadavg()[0] ?? NaN, 2)} after)\n`);
   printTable(['metric', 'value', 'what'], rows);
   console.log('');
   printTable(
@@ -355,6 +389,6 @@ export async function run(): Promise<void> {
   );
   console.log(`hub_to_xmpp vs the component ceiling: ${componentShare} (information, no target)\n`);
   mkdirSync(path.dirname(resultsFile), { recursive: true });
-  writeFileSync(resultsFile, `${JSON.stringify({ benchmark: 'xmpp', date: new Date().toISOString(), params: { N, RATE, SECONDS, cores: os.availableParallelism(), load_avg_1m_before: loadBefore, load_avg_1m_after: round(os.loadavg()[0] ?? NaN, 2) }, results, ratios: { ...ratios, hub_to_xmpp_vs_component_ceiling: componentShare } }, null, 2)}\n`);
+  writeFileSync(resultsFile, `${JSON.stringify({ benchmark: 'xmpp', date: new Date().toISOString(), params: { N, RATE, SECONDS, ...(PROSODY_NICE !== undefined ? { prosody_nice: PROSODY_NICE } : {}), cores: os.availableParallelism(), load_avg_1m_before: loadBefore, load_avg_1m_after: round(os.loadavg()[0] ?? NaN, 2) }, results, ratios: { ...ratios, hub_to_xmpp_vs_component_ceiling: componentShare } }, null, 2)}\n`);
   console.log(`results written to ${path.relative(process.cwd(), resultsFile)}`);
 }

@@ -2,11 +2,23 @@
 // XMPP peers do not share an event loop with the hub they measure.
 // Plain JS: Node 20 workers do not load TypeScript without a loader.
 /* global performance, setTimeout, process */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { client, xml } from '@xmpp/client';
 
 const { service, domain, username, password, mode, to, count, ratePerSec, idPrefix, chunk } = workerData;
 const now = () => performance.timeOrigin + performance.now();
+/** CPU seconds used by this worker's own thread (Linux; 0 elsewhere): tells whether a peer limits the run. */
+const threadCpu = () => {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
+let cpuAtGo = 0;
 const c = client({ service, domain, username, password, resource: `bench-${mode}` });
 c.on('error', () => undefined);
 c.reconnect.stop();
@@ -23,7 +35,7 @@ c.on('stanza', (el) => {
   received[i] = now();
   if (got === 0) firstAt = received[i];
   got++;
-  if (got === count) parentPort.postMessage({ kind: 'done', times: received, firstAt, lastAt: received[i] });
+  if (got === count) parentPort.postMessage({ kind: 'done', times: received, firstAt, lastAt: received[i], cpuSeconds: threadCpu() - cpuAtGo });
 });
 
 const body = 'benchmark message: the quick brown fox jumps over the lazy dog, 0123456789';
@@ -32,6 +44,7 @@ const stanza = (i) => xml('message', { to, type: 'chat', id: `${idPrefix}${i}` }
 async function send() {
   const sent = new Float64Array(count);
   const started = now();
+  cpuAtGo = threadCpu();
   for (let i = 0; i < count; ) {
     if (ratePerSec > 0) {
       const due = started + (i * 1000) / ratePerSec;
@@ -49,7 +62,7 @@ async function send() {
     await c.write(frag);
     i = end;
   }
-  parentPort.postMessage({ kind: 'sent', times: sent, startedAt: started, endedAt: now() });
+  parentPort.postMessage({ kind: 'sent', times: sent, startedAt: started, endedAt: now(), cpuSeconds: threadCpu() - cpuAtGo });
 }
 
 parentPort.on('message', (m) => {
@@ -61,4 +74,5 @@ await c.start();
 c.socket?.setNoDelay(true);
 await c.iqCaller.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })));
 await c.send(xml('presence'));
+cpuAtGo = threadCpu();
 parentPort.postMessage({ kind: 'ready' });

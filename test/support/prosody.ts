@@ -15,6 +15,14 @@ export interface ProsodyOptions {
   hosts?: Record<string, readonly string[]>;
   /** Component domain -> shared secret. */
   components?: Record<string, string>;
+  /** A command Prosody runs under (e.g. valgrind, to count its instructions per stanza); slow starts are waited for. */
+  wrap?: readonly string[];
+  /**
+   * Run Prosody in a session of its own, as a daemon runs: with Linux's
+   * autogroup scheduling it then shares the CPU with the test process as a
+   * peer, not as one thread among the test process's threads (benchmarks).
+   */
+  ownSession?: boolean;
 }
 
 export interface TestProsody {
@@ -113,6 +121,8 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
   const opts: Required<ProsodyOptions> = {
     hosts: options.hosts ?? { 'partner.example': ['ext1', 'ext2', 'ext3'], 'blocked.example': ['mallory'] },
     components: options.components ?? { 'parley.local': 'component-secret', 'rooms.parley.local': 'rooms-secret' },
+    wrap: options.wrap ?? [],
+    ownSession: options.ownSession ?? false,
   };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-prosody-'));
   const c2sPort = await freePort();
@@ -124,11 +134,13 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const c = spawn('prosody', ['--config', cfg, '-F'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    const [cmd = 'prosody', ...args] = [...opts.wrap, 'prosody', '--config', cfg, '-F'];
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, detached: opts.ownSession });
     c.stderr?.on('data', (d: Buffer) => writeFileSync(path.join(dir, 'stderr.log'), d, { flag: 'a' }));
     child = c;
-    await waitForPort(c2sPort, c, logFile);
-    await waitForPort(componentPort, c, logFile);
+    const startMs = opts.wrap.length > 0 ? 120_000 : 15_000;
+    await waitForPort(c2sPort, c, logFile, startMs);
+    await waitForPort(componentPort, c, logFile, startMs);
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     const c = child;

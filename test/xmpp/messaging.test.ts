@@ -75,6 +75,24 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     expect(el.getChild('body')).toBeUndefined();
   });
 
+  it('says <active/> on the first message of a conversation and after typing, not on every message', async () => {
+    const carol = { platform: 'teams' as const, id: 'carol@parley.local', domain: 'parley.local' };
+    const send = async (env: Envelope) => {
+      expect((await s.t.hub.ingest(env)).outcome).toBe('accepted');
+      return bob.waitFor((x) => x.attrs.id === `parley:${env.id}`, env.id);
+    };
+    const first = await send(im('cs-first', carol, ext('ext1')));
+    expect(first.getChild('active', NS_STATES)).toBeDefined();
+    const second = await send(im('cs-second', carol, ext('ext1')));
+    expect(second.getChild('active', NS_STATES)).toBeUndefined();
+    expect(second.getChild('request', 'urn:xmpp:receipts')).toBeDefined();
+    const typing = await send({ type: 'typing', id: 'cs-typing', ts: Date.now(), from: carol, to: ext('ext1'), state: 'composing' } satisfies Envelope);
+    expect(typing.getChild('composing', NS_STATES)).toBeDefined();
+    const after = await send(im('cs-after', carol, ext('ext1')));
+    expect(after.getChild('active', NS_STATES)).toBeDefined();
+    expect(after.getChildText('body')).toBeTruthy();
+  });
+
   it('maps XEP-0308 corrections and XEP-0424 retractions to edit and delete, both ways, ids mapped', async () => {
     await bob.client.send(xml('message', { to: 'alice@parley.local', type: 'chat', id: 'orig-1' }, xml('body', {}, 'helo')));
     await waitTeams(s.t, (e) => e.id === 'x:ext1@partner.example/orig-1');

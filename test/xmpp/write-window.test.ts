@@ -65,6 +65,22 @@ describe('XMPP component writes: confirmed one by one, within a window', () => {
     await b;
   });
 
+  it('counts bytes, not characters: two-byte characters fill the window twice as fast', async () => {
+    const before = pings().length;
+    // 400 two-byte characters: ~470 characters but ~870 bytes; beside it, 200 more bytes do not fit in 1000.
+    const wide = `<message to='bob@partner.example' id='W'><body>${'é'.repeat(400)}</body></message>`;
+    const w = link.write(wide);
+    const n = link.write(msg('N', 200));
+    await until(() => pings().length === before + 1, 2_000, 'the wide write');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received).not.toContain("id='N'");
+    pong(pings()[before] ?? '');
+    await w;
+    await until(() => pings().length === before + 2, 2_000, 'N after the wide write was confirmed');
+    pong(pings()[before + 1] ?? '');
+    await n;
+  });
+
   it('lets a write larger than the window go alone, and fails waiting writes at once when the stream drops', async () => {
     const before = pings().length;
     const big = settled(link.write(msg('BIG', 3000)));

@@ -10,6 +10,7 @@ import { parseJid, type Addressing } from './addressing.ts';
 import { translateIq } from './inbound-iq.ts';
 import { translateMessage } from './inbound-message.ts';
 import { translatePresence } from './inbound-presence.ts';
+import { ChatStateMemory } from './chat-states.ts';
 import { ComponentLink } from './link.ts';
 import { toFragment, toStanzas } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
@@ -56,6 +57,7 @@ export class XmppConnector implements Connector {
   private readonly limiter: DomainRateLimit;
   private readonly coalescer: PresenceCoalescer;
   private readonly returns = new ReturnPaths();
+  private readonly chatStates = new ChatStateMemory(100_000);
   private pendingIngest: Array<{ stanza: Element; envs: Envelope[] }> = [];
   private ingestTimer: NodeJS.Immediate | undefined;
   private link: ComponentLink | undefined;
@@ -139,9 +141,12 @@ export class XmppConnector implements Connector {
 
   counters(): Readonly<Record<string, number>> {
     const l = this.link?.counters;
+    const w = this.link?.windowStats();
     return {
       ...this.counts, parseErrors: l?.parseErrors ?? 0, streamsTooLarge: l?.oversized ?? 0, reconnects: l?.reconnects ?? 0, presencePairs: this.coalescer.size,
       writesConfirmed: l?.confirmed ?? 0, confirmWaitMs: Math.round(l?.confirmWaitMs ?? 0),
+      pongWaitMs: Math.round(w?.pongWaitMs ?? 0), roomWaitMs: Math.round(w?.roomWaitMs ?? 0), windowEmptyMs: Math.round(w?.emptyMs ?? 0),
+      windowFullMs: Math.round(w?.fullMs ?? 0), windowByteMs: Math.round(w?.byteMs ?? 0),
     };
   }
 
@@ -176,7 +181,9 @@ export class XmppConnector implements Connector {
         const reactions = env.type === 'reaction' ? await this.state.changeReaction(env.from.id, env.target, env.emoji, env.action) : undefined;
         const roomJid = env.type === 'invite' && this.rooms ? await this.rooms.admit(env.room.id, env.room.name, env.to.id) : undefined;
         const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
-        fragment += toFragment(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}) });
+        if (env.type === 'typing') this.chatStates.stateSent(env.from.id, env.to.id, env.state);
+        const active = env.type === 'im' && !replyTo ? this.chatStates.announceActive(env.from.id, env.to.id) : undefined;
+        fragment += toFragment(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}), ...(active === false ? { active } : {}) });
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
       if (this.rooms && roomItems.length > 0) {
@@ -189,6 +196,8 @@ export class XmppConnector implements Connector {
       this.counts.deliverCalls++;
       return items.map(() => ({ ok: true }));
     } catch (err) {
+      // What this batch told peers of chat states may not have arrived.
+      this.chatStates.forget();
       return [{ ok: false, error: errorInfo(err) }];
     }
   }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ConnectorStatus } from '../../core/connector.ts';
 import { ParleyError } from '../../core/errors.ts';
 import { NS } from './ns.ts';
+import { WriteWindow, type WindowStats } from './write-window.ts';
 
 export interface LinkOptions {
   /** xmpp://host:port of the server's component listener. */
@@ -52,14 +53,14 @@ export class ComponentLink {
   private timer: NodeJS.Timeout | undefined;
   private onlineWaiters: Waiter[] = [];
   private pingSeq = 0;
-  /** Bytes written and not yet confirmed, and the writes waiting for room in the window (in order). */
-  private unconfirmed = 0;
-  private windowWaiters: Array<() => void> = [];
+  private readonly window: WriteWindow;
   private readonly pings = new Map<string, Waiter>();
   /** Counters for metrics: parse errors, oversize streams, reconnects; writes the server confirmed and the time they waited for it. */
   readonly counters = { parseErrors: 0, oversized: 0, reconnects: 0, confirmed: 0, confirmWaitMs: 0 };
 
-  constructor(private readonly opts: LinkOptions) {}
+  constructor(private readonly opts: LinkOptions) {
+    this.window = new WriteWindow(opts.windowBytes ?? 1 << 20);
+  }
 
   status(): ConnectorStatus {
     return this.state;
@@ -115,38 +116,30 @@ export class ComponentLink {
     if (!e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected');
     if (!this.opts.barrierDomain) return e.write(fragment);
     const at = performance.now();
-    const size = fragment.length;
-    const window = this.opts.windowBytes ?? 1 << 20;
-    if (this.windowWaiters.length > 0 || (this.unconfirmed > 0 && this.unconfirmed + size > window)) {
-      await new Promise<void>((resolve) => this.windowWaiters.push(resolve));
-      // The stream may have gone while this write waited for room.
-      if (this.entity !== e || !this.online) {
-        this.wakeNextWriter();
-        throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP stream lost');
-      }
-    }
     const id = `parley-ping-${++this.pingSeq}`;
-    const pong = this.awaitPong(id);
-    this.unconfirmed += size;
-    e.write(fragment + this.pingStanza(id)).catch((err: Error) => this.pings.get(id)?.reject(new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
-    // The next waiting write may fit beside this one.
-    this.wakeNextWriterIfRoom(window);
+    // Encoded once here (the socket would do it anyway): the window counts bytes, not characters.
+    const bytes = Buffer.from(fragment + this.pingStanza(id), 'utf8');
+    await this.window.acquire(bytes.length);
+    let sentAt: number | undefined;
     try {
+      // The stream may have gone while this write waited for room.
+      if (this.entity !== e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP stream lost');
+      const pong = this.awaitPong(id);
+      const written = performance.now();
+      this.writeBytes(e, bytes).catch((err: Error) => this.failPing(id, new ParleyError('DELIVERY_UNAVAILABLE', err.message)));
       await pong;
+      sentAt = written;
     } finally {
-      this.unconfirmed -= size;
-      this.wakeNextWriterIfRoom(window);
+      this.window.release(bytes.length, sentAt);
     }
     this.counters.confirmed++;
     this.counters.confirmWaitMs += performance.now() - at;
   }
 
-  private wakeNextWriterIfRoom(window: number): void {
-    if (this.unconfirmed === 0 || this.unconfirmed < window) this.wakeNextWriter();
-  }
-
-  private wakeNextWriter(): void {
-    this.windowWaiters.shift()?.();
+  /** The write window's accounting, brought up to now. */
+  windowStats(): Readonly<WindowStats> {
+    this.window.account();
+    return this.window.stats;
   }
 
   send(el: Element): Promise<void> {
@@ -155,6 +148,19 @@ export class ComponentLink {
 
   private pingStanza(id: string): string {
     return xml('iq', { type: 'get', id, from: this.opts.domain, to: this.opts.barrierDomain }, xml('ping', { xmlns: NS.ping })).toString();
+  }
+
+  /** xmpp.js's Connection.write, for bytes: refuses once the stream is closing, resolves when the socket took them. */
+  private writeBytes(e: Component, bytes: Buffer): Promise<void> {
+    const socket = e.socket;
+    if (!socket || e.status === 'closing') return Promise.reject(new Error('Connection is closing'));
+    return new Promise((resolve, reject) => socket.write(bytes, (err) => (err ? reject(err) : resolve())));
+  }
+
+  private failPing(id: string, err: Error): void {
+    const w = this.pings.get(id);
+    this.pings.delete(id);
+    w?.reject(err);
   }
 
   private awaitPong(id: string): Promise<void> {
@@ -178,9 +184,7 @@ export class ComponentLink {
     const ws = this.onlineWaiters;
     this.onlineWaiters = [];
     for (const w of ws) w.reject(err);
-    const writers = this.windowWaiters;
-    this.windowWaiters = [];
-    for (const wake of writers) wake();
+    this.window.wakeAll();
   }
 
   private scheduleReconnect(reason: string): void {

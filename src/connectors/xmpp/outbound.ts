@@ -17,6 +17,8 @@ export interface OutboundContext {
   replyTo?: string;
   /** The room an invitation is for. */
   roomJid?: string;
+  /** Whether a chat message carries XEP-0085 `<active/>` (default true; see ChatStateMemory). */
+  active?: boolean;
 }
 
 function message(env: Envelope, type: string, ...children: Array<Element | null>): Element {
@@ -24,7 +26,8 @@ function message(env: Envelope, type: string, ...children: Array<Element | null>
 }
 
 
-const IM_TAIL = `<active xmlns="${NS.chatStates}"/><request xmlns="${NS.receipts}"/></message>`;
+const RECEIPT_TAIL = `<request xmlns="${NS.receipts}"/></message>`;
+const ACTIVE_TAIL = `<active xmlns="${NS.chatStates}"/>${RECEIPT_TAIL}`;
 
 /**
  * The serialised stanzas of one envelope: toStanzas' output as text. A chat
@@ -35,7 +38,7 @@ export function toFragment(env: Envelope, ctx: OutboundContext = {}): string {
   if (env.type === 'im' && !ctx.replyTo) {
     const attrs = `from="${escapeXML(jidOf(env.from))}" to="${escapeXML(jidOf(env.to))}" id="${escapeXML(stanzaRef(env.id, env.to.id))}" type="chat"`;
     const text = renderStyling(env.body);
-    return `<message ${attrs}>${text ? `<body>${escapeXMLText(text)}</body>` : '<body/>'}${IM_TAIL}`;
+    return `<message ${attrs}>${text ? `<body>${escapeXMLText(text)}</body>` : '<body/>'}${ctx.active === false ? RECEIPT_TAIL : ACTIVE_TAIL}`;
   }
   let out = '';
   for (const el of toStanzas(env, ctx)) out += el.toString();
@@ -54,7 +57,7 @@ export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
           env,
           'chat',
           xml('body', {}, renderStyling(env.body)),
-          xml('active', { xmlns: NS.chatStates }),
+          ctx.active === false ? null : xml('active', { xmlns: NS.chatStates }),
           xml('request', { xmlns: NS.receipts }),
         ),
       ];
