@@ -253,7 +253,9 @@ async function latencyRun(h: BenchHub, far: FarSide, rate: number, tag = 'lat'):
 }
 
 async function withHub<T>(url: string, shards: number, what: string, body: (h: BenchHub, far: FarSide) => Promise<T>): Promise<T> {
-  const h = await startBenchHub(url, freshPrefix(what), { runtime: { shards } });
+  // SPINE_BENCH_WINDOWS=send,commit (ms) overrides runtime.sendWindowMs / commitWindowMs, for A/B runs.
+  const [sendWindowMs, commitWindowMs] = (process.env.SPINE_BENCH_WINDOWS ?? '').split(',').map((v) => (v === '' ? undefined : Number(v)));
+  const h = await startBenchHub(url, freshPrefix(what), { runtime: { shards, sendWindowMs, commitWindowMs } });
   const far = new FarSide(h.loopback);
   try {
     return await body(h, far);
