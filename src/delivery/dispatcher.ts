@@ -7,7 +7,7 @@ import { backoffDelay, sleep } from './backoff.ts';
 import type { ContentCipher } from './crypto.ts';
 import type { DelayedJobRef, DeliveryMarks } from './idempotency.ts';
 import { openItems, queueName, type JobPayload, type OutboundItem } from './items.ts';
-import { RecentKeys } from './recent-keys.ts';
+import { RecentKeys } from '../core/recent-keys.ts';
 import { KeyedSerializer } from './serial.ts';
 
 export interface DispatchPolicy {

@@ -1,3 +1,5 @@
+import { RecentKeys } from '../../core/recent-keys.ts';
+
 /**
  * What each XMPP peer last heard of a Parley user's XEP-0085 chat state, so
  * that a chat message carries `<active/>` only when it tells the peer
@@ -8,10 +10,12 @@
  * forgotten after a failed write, simply gets `<active/>` again.
  */
 export class ChatStateMemory {
-  /** Pairs (`from\nto`) whose peer knows the sender as active, oldest first. */
-  private readonly active = new Set<string>();
+  /** Pairs (`from\nto`) whose peer knows the sender as active, the most recent `maxPairs`. */
+  private readonly active: RecentKeys;
 
-  constructor(private readonly maxPairs: number) {}
+  constructor(maxPairs: number) {
+    this.active = new RecentKeys(maxPairs);
+  }
 
   /** Whether a chat message from -> to should carry `<active/>`; afterwards the peer knows the sender as active. */
   announceActive(from: string, to: string): boolean {
@@ -29,16 +33,12 @@ export class ChatStateMemory {
   }
 
   private remember(key: string): void {
-    this.active.add(key);
-    if (this.active.size > this.maxPairs) {
-      const oldest = this.active.values().next().value;
-      if (oldest !== undefined) this.active.delete(oldest);
-    }
+    if (!this.active.has(key)) this.active.add(key);
   }
 
   /** After a write that may not have arrived: every pair starts over. */
   forget(): void {
-    this.active.clear();
+    if (this.active.size > 0) this.active.clear();
   }
 
   get size(): number {

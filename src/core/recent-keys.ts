@@ -22,6 +22,17 @@ export class RecentKeys {
     return this.slots.has(key);
   }
 
+  /** Forgets `key` now (its slot is reused in turn; an older slot never brings it back). */
+  delete(key: string): void {
+    this.slots.delete(key);
+  }
+
+  clear(): void {
+    this.slots.clear();
+    this.ring.fill(undefined);
+    this.next = 0;
+  }
+
   add(key: string): void {
     const slot = this.next;
     const old = this.ring[slot];
