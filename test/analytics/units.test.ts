@@ -7,7 +7,7 @@ import { loadConfig, parseConfig } from '../../src/config/load.ts';
 describe('analytics config', () => {
   it('defaults to embedded chDB with 13 months of retention', () => {
     const c = parseConfig({});
-    expect(c.analytics).toMatchObject({ backend: 'chdb', retentionMonths: 13, batchRows: 10_000, flushIntervalMs: 1_000 });
+    expect(c.analytics).toMatchObject({ backend: 'chdb', retentionMonths: 13, batchRows: 100_000, flushIntervalMs: 1_000, maxBufferedRows: 500_000 });
     expect(c.analytics.url).toBeUndefined();
   });
   it('CLICKHOUSE_URL selects the server backend; PARLEY_ANALYTICS_* set the rest', () => {
