@@ -159,9 +159,3 @@ export class RowBinaryEncoder {
 
 /** Bytes per row to start a batch's buffer with (~140 for typical addresses; it grows if needed). */
 export const ROW_BINARY_BYTES_HINT = 160;
-
-export function encodeRowBinary(events: readonly MetadataEvent[]): Buffer {
-  const enc = new RowBinaryEncoder(Math.max(4096, events.length * ROW_BINARY_BYTES_HINT));
-  for (const e of events) enc.row(e);
-  return enc.finish();
-}

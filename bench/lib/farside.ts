@@ -48,20 +48,27 @@ export class Phase {
    * throws (loudly) if the far side makes no progress for `stallMs`.
    */
   async done(stallMs = 30_000): Promise<number> {
+    await this.waitFor(this.expected, stallMs);
+    await this.finished;
+    return this.completedAt;
+  }
+
+  /**
+   * Resolves once `count` distinct ids have arrived (for a phase whose due
+   * count is known only at its end, e.g. what a load generator saw
+   * acknowledged); throws (loudly) if the far side makes no progress for `stallMs`.
+   */
+  async waitFor(count: number, stallMs = 30_000): Promise<void> {
     let lastCount = -1;
     let lastChange = performance.now();
-    for (;;) {
-      if (this.seen.size >= this.expected) {
-        await this.finished;
-        return this.completedAt;
-      }
+    while (this.seen.size < count) {
       if (this.seen.size !== lastCount) {
         lastCount = this.seen.size;
         lastChange = performance.now();
       } else if (performance.now() - lastChange > stallMs) {
         throw new Error(
-          `MESSAGES LOST: phase "${this.prefix}": the far side received ${this.seen.size} of ${this.expected} distinct ids ` +
-            `(${this.expected - this.seen.size} missing) and nothing new arrived for ${stallMs / 1000} s`,
+          `MESSAGES LOST: phase "${this.prefix}": the far side received ${this.seen.size} of ${count} distinct ids ` +
+            `(${count - this.seen.size} missing) and nothing new arrived for ${stallMs / 1000} s`,
         );
       }
       await Promise.race([this.finished, new Promise((r) => setTimeout(r, 50))]);
