@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { RedisScript } from '../state/script.ts';
+import { commitScript } from './commit-script.ts';
 import type { ContentCipher } from './crypto.ts';
 import { markKey } from './idempotency.ts';
 import { queueName, sealItems, type OutboundItem } from './items.ts';
@@ -16,44 +18,38 @@ export type CommittedJob = [connector: string, jobId: string, items: OutboundIte
 /** An actor state to store with a batch: [key, stored bytes]. */
 export type StateWrite = readonly [key: string, value: Buffer];
 
-/**
- * Stores the states only if every job of the transaction is there: a state
- * that records a message as seen never reaches Redis without the job that
- * delivers it. With a fast path, it then takes back the delayed-job markers
- * the job scripts just set (a transaction wakes blocked clients only once it
- * is done): they would wake the consumer for jobs the fast path delivers, and
- * the consumer looks at delayed jobs at least every `drainDelay` anyway.
- * KEYS: markers (ARGV[1]), job keys (ARGV[2]), state keys. ARGV: those counts, ttl, state values.
- */
-const SAVE_STATES = `
-local markers = tonumber(ARGV[1])
-local jobs = tonumber(ARGV[2])
-for i = markers + 1, markers + jobs do
-  if redis.call('EXISTS', KEYS[i]) == 0 then return redis.error_reply('ERR job ' .. KEYS[i] .. ' was not stored') end
-end
-for i = 1, markers do redis.call('ZREM', KEYS[i], '1') end
-local first = markers + jobs + 1
-for i = first, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[i - first + 4], 'EX', ARGV[3])
-end
-return #KEYS - first + 1`;
-
 /** A batch sealed into jobs, ready to commit (and to commit again after a failure). */
 export interface PreparedBatch {
   queues: Queue[];
-  jobs: Array<[Queue, Job]>;
+  /** BullMQ's job-adding script for these jobs, and each job's keys and args for it, as BullMQ built them. */
+  script: string | undefined;
+  calls: JobCall[];
   committed: CommittedJob[];
 }
 
-type WithSaveStates = ChainableCommander & {
-  parleySaveStates(numKeys: number, ...args: Array<string | Buffer | number>): ChainableCommander;
-  /** What BullMQ's job scripts call on the transaction they are given. */
-  runCommand(name: string, args: unknown[]): ChainableCommander;
-};
+type JobArg = string | Buffer | number;
+type JobCall = JobArg[];
 
 interface ScriptDefinition {
   lua: string;
   numberOfKeys: number | null;
+}
+
+/**
+ * Stands in for a Redis connection while BullMQ's `Job.addJob` builds its
+ * script call: it keeps the call instead of sending it, so that the call
+ * goes to Redis inside the commit script.
+ */
+class JobCallRecorder {
+  script: string | undefined;
+  calls: JobCall[] = [];
+
+  runCommand(name: string, args: JobArg[]): Promise<number> {
+    if (this.script !== undefined && this.script !== name) throw new Error(`outbox: jobs of one commit use two BullMQ scripts (${this.script}, ${name})`);
+    this.script = name;
+    this.calls.push(args);
+    return Promise.resolve(1);
+  }
 }
 
 /**
@@ -68,13 +64,13 @@ export class Outbox {
   private readonly idPrefix = `o${randomBytes(6).toString('hex')}.`;
   private jobSeq = 0;
 
-  private commandsReady = false;
+  /** Commit scripts by BullMQ job-adding script name, with that script's key count. */
+  private readonly scripts = new Map<string, [RedisScript, number]>();
 
   /**
-   * `redis` holds BullMQ's queues (and its 50-odd scripts); `commits` takes the
-   * transactions, with only the job-adding scripts: a transaction on a
-   * connection copies every script the connection knows, which would cost
-   * more than the rest of a small commit.
+   * `redis` holds BullMQ's queues (and its 50-odd scripts); `commits` takes
+   * the commit calls, so that a large commit never waits behind BullMQ's own
+   * traffic on the same connection.
    */
   constructor(
     private readonly redis: Redis,
@@ -121,7 +117,9 @@ export class Outbox {
 
   /** Seals the batch into jobs with ids of their own: a retried commit of it stores each job once. */
   prepare(batch: OutboxBatch): PreparedBatch {
-    const prepared: PreparedBatch = { queues: [], jobs: [], committed: [] };
+    const recorder = new JobCallRecorder();
+    const parent = { parentKey: undefined, parentDependenciesKey: '' };
+    const prepared: PreparedBatch = { queues: [], script: undefined, calls: recorder.calls, committed: [] };
     for (const [connector, items] of batch) {
       const name = queueName(connector);
       const queue = this.queue(connector);
@@ -130,45 +128,47 @@ export class Outbox {
         const chunk = items.slice(i, i + this.batchMaxItems);
         const jobId = this.nextJobId();
         const opts = { jobId, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, ...(this.fastPathDelayMs > 0 ? { delay: this.fastPathDelayMs } : {}) };
-        prepared.jobs.push([queue, new Job(queue, 'deliver', sealItems(chunk, this.cipher, name), opts, jobId)]);
+        // BullMQ builds the job's script call synchronously; the recorder keeps it.
+        void new Job(queue, 'deliver', sealItems(chunk, this.cipher, name), opts, jobId).addJob(recorder as never, parent as never);
         prepared.committed.push([connector, jobId, chunk, []]);
       }
     }
+    prepared.script = recorder.script;
+    if (recorder.calls.length !== prepared.committed.length) throw new Error('outbox: BullMQ did not build a script call for every job');
     return prepared;
   }
 
   /**
-   * Stores the prepared jobs and then `states`, in one transaction (one round
-   * trip), the states only once every job is there. Resolves with the jobs.
+   * Stores the prepared jobs and then `states`, in one script call (one round
+   * trip), the states only once every job is there, and reads the marks of
+   * the jobs' items. Resolves with the jobs.
    */
   async commit(prepared: PreparedBatch, states: readonly StateWrite[], ttlSeconds: number): Promise<CommittedJob[]> {
     const first = prepared.queues[0];
-    if (!first) throw new Error('outbox: empty batch');
+    if (!first || !prepared.script) throw new Error('outbox: empty batch');
     await first.client;
-    this.defineCommands();
-    const tx = this.commits.multi() as unknown as WithSaveStates;
-    tx.runCommand = (name, args) => {
-      const command = (tx as unknown as Record<string, ((a: unknown[]) => ChainableCommander) | undefined>)[name];
-      if (!command) throw new Error(`outbox: BullMQ script ${name} is not defined on the commit connection`);
-      return command.call(tx, args);
-    };
-    const parent = { parentKey: undefined, parentDependenciesKey: '' };
-    for (const [, job] of prepared.jobs) void job.addJob(tx as never, parent as never);
+    const [script, keysPerJob] = this.commitScript(prepared.script);
     const markers = this.fastPathDelayMs > 0 ? prepared.queues.map((q) => q.keys.marker as string) : [];
-    const keys = [...markers, ...prepared.jobs.map(([q, job]) => `${q.qualifiedName}:${job.id}`)];
+    const keys: string[] = [...markers];
+    const jobArgs: JobArg[] = [];
+    for (const call of prepared.calls) {
+      for (let i = 0; i < keysPerJob; i++) keys.push(call[i] as string);
+      for (let i = keysPerJob; i < call.length; i++) jobArgs.push(call[i] as JobArg);
+    }
+    const argsPerJob = (prepared.calls[0]?.length ?? keysPerJob) - keysPerJob;
     const values: Buffer[] = [];
     for (const [key, value] of states) {
       keys.push(key);
       values.push(value);
     }
-    tx.parleySaveStates(keys.length, ...keys, markers.length, prepared.jobs.length, ttlSeconds, ...values);
-    // The fast path's idempotency check, read in the same round trip.
-    const itemKeys = prepared.committed.flatMap(([, , items]) => items.map((i) => i.key));
-    tx.mget(...itemKeys.map((k) => markKey(this.prefix, k)));
-    const results = await tx.exec();
-    if (!results) throw new Error('outbox: transaction discarded');
-    for (const [err] of results) if (err) throw err;
-    const marks = (results.at(-1)?.[1] ?? []) as Array<string | null>;
+    // The fast path's idempotency check, read in the same call.
+    let markCount = 0;
+    for (const [, , items] of prepared.committed) {
+      for (const item of items) keys.push(markKey(this.prefix, item.key));
+      markCount += items.length;
+    }
+    const header = [markers.length, prepared.calls.length, keysPerJob, argsPerJob, ttlSeconds, markCount].map(String);
+    const marks = (await script.run(this.commits, keys, [...header, ...(jobArgs as Array<string | Buffer>), ...values])) as Array<string | null>;
     let i = 0;
     for (const job of prepared.committed) {
       const marked: string[] = [];
@@ -178,15 +178,15 @@ export class Outbox {
     return prepared.committed;
   }
 
-  /** BullMQ's job-adding scripts (once its queue has loaded them) and ours, on the commit connection. */
-  private defineCommands(): void {
-    if (this.commandsReady) return;
-    const known = (this.redis as unknown as { scriptsSet: Record<string, ScriptDefinition> }).scriptsSet;
-    for (const [name, script] of Object.entries(known)) {
-      if (name.startsWith('add')) this.commits.defineCommand(name, { lua: script.lua, numberOfKeys: script.numberOfKeys ?? undefined });
-    }
-    this.commits.defineCommand('parleySaveStates', { lua: SAVE_STATES });
-    this.commandsReady = true;
+  /** The commit script around BullMQ's job-adding script `name` (once its queue has loaded it), and that script's key count. */
+  private commitScript(name: string): [RedisScript, number] {
+    const ready = this.scripts.get(name);
+    if (ready) return ready;
+    const known = (this.redis as unknown as { scriptsSet: Record<string, ScriptDefinition | undefined> }).scriptsSet[name];
+    if (!known || known.numberOfKeys === null) throw new Error(`outbox: BullMQ script ${name} is not loaded`);
+    const made: [RedisScript, number] = [commitScript(known.lua), known.numberOfKeys];
+    this.scripts.set(name, made);
+    return made;
   }
 
   private nextJobId(): string {
