@@ -58,9 +58,15 @@ const packr = new Packr({ useRecords: true, mapsAsObjects: true, moreTypes: fals
 const plain = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
 const RECORDS_FROM = 16;
 
+/**
+ * Encodes into a buffer of exactly the message's size, which the caller
+ * transfers: msgpackr packs into a buffer it keeps and reuses, and
+ * transferring that one would make every later pack allocate afresh (and
+ * hand the receiver kilobytes it does not need).
+ */
 export function encode(msg: ToShard | FromShard): Uint8Array {
   const n = msg.k === 'batch' ? msg.items.length : msg.k === 'acks' ? msg.acks.length + msg.meta.length : RECORDS_FROM;
-  return (n < RECORDS_FROM ? plain : packr).pack(msg);
+  return Uint8Array.prototype.slice.call((n < RECORDS_FROM ? plain : packr).pack(msg));
 }
 
 export function decodeToShard(buf: Uint8Array): ToShard {
