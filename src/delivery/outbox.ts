@@ -178,6 +178,24 @@ export class Outbox {
     return prepared.committed;
   }
 
+  /**
+   * Checks, before any message is accepted, that the pinned BullMQ still
+   * builds its jobs the way the commit script runs them: one script call per
+   * job, a script it has loaded. Throws otherwise: a hub that cannot store a
+   * delivery must not start.
+   */
+  async verify(connectors: readonly string[]): Promise<void> {
+    for (const connector of connectors) {
+      const queue = this.queue(connector);
+      await queue.client;
+      const recorder = new JobCallRecorder();
+      const opts = { jobId: 'probe', removeOnComplete: true, ...(this.fastPathDelayMs > 0 ? { delay: this.fastPathDelayMs } : {}) };
+      void new Job(queue, 'deliver', {}, opts, 'probe').addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never);
+      if (!recorder.script || recorder.calls.length !== 1) throw new Error('outbox: this BullMQ version does not add a job with one script call');
+      this.commitScript(recorder.script);
+    }
+  }
+
   /** The commit script around BullMQ's job-adding script `name` (once its queue has loaded it), and that script's key count. */
   private commitScript(name: string): [RedisScript, number] {
     const ready = this.scripts.get(name);

@@ -78,11 +78,22 @@ export class ShardRouter {
     const workerData: ShardWorkerData & { entry: string } = { ...this.opts.data, shard: index, entry: shardModule };
     const worker = new Worker(workerEntry, { workerData, name: `parley-shard-${index}` });
     let markReady: () => void = () => undefined;
-    const ready = new Promise<void>((r) => (markReady = r));
+    let failStart: (err: Error) => void = () => undefined;
+    let started = false;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = () => {
+        started = true;
+        resolve();
+      };
+      failStart = reject;
+    });
+    // A restarted shard's failure is only logged: nobody awaits its start.
+    ready.catch((err: unknown) => this.opts.log.error({ err, shard: index }, 'shard could not start'));
     const shard: Shard = { worker, batch: [], inflight: 0, lastSentAt: Number.NEGATIVE_INFINITY, waiters: [], ready };
     worker.on('message', (buf: Uint8Array) => {
       const msg = decodeFromShard(buf);
       if (msg.k === 'ready') markReady();
+      else if (msg.k === 'fatal' && !started) failStart(new Error(`shard ${index} could not start: ${msg.message}`));
       else this.onShardMessage(shard, msg);
     });
     worker.on('error', (err) => this.opts.log.error({ err, shard: index }, 'shard worker error'));

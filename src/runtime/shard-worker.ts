@@ -274,4 +274,9 @@ port.on('message', (buf: Uint8Array) => {
 });
 redis.on('error', (err) => console.error(`shard ${data.shard}: redis: ${err.message}`));
 commits.on('error', () => undefined);
-post({ k: 'ready' });
+outbox
+  .verify([...new Set(Object.values(data.routes))].filter((c): c is string => c !== undefined))
+  .then(
+    () => post({ k: 'ready' }),
+    (err: unknown) => post({ k: 'fatal', message: `delivery cannot start: ${errorInfo(err).message}` }),
+  );
