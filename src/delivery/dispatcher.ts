@@ -216,11 +216,16 @@ export class Dispatcher {
     return marked;
   }
 
+  /** Kept in order of last touch (a touched chat moves to the end), so clean-up stops at the first recent one. */
   private touchQueueChat(chat: string): void {
+    this.queueChats.delete(chat);
     this.queueChats.set(chat, Date.now());
     if (this.queueChats.size <= RECENT_KEYS) return;
     const cutoff = Date.now() - QUEUE_QUIET_MS;
-    for (const [c, at] of this.queueChats) if (at < cutoff) this.queueChats.delete(c);
+    for (const [c, at] of this.queueChats) {
+      if (at >= cutoff) break;
+      this.queueChats.delete(c);
+    }
   }
 
   private remember(items: readonly OutboundItem[]): void {
@@ -282,7 +287,7 @@ export class Dispatcher {
         this.chats.run(chat, async () => {
           this.touchQueueChat(chat);
           await this.deliverChat(list, false);
-          this.queueChats.set(chat, Date.now());
+          this.touchQueueChat(chat);
           if (!this.deferred.delete(`${job.id}|${chat}`)) return;
           const left = (this.slow.get(chat) ?? 1) - 1;
           if (left > 0) this.slow.set(chat, left);
