@@ -5,7 +5,7 @@ import type { RedisScript } from '../state/script.ts';
 import { commitScript } from './commit-script.ts';
 import type { ContentCipher } from './crypto.ts';
 import { markKey } from './idempotency.ts';
-import { queueName, sealItems, type OutboundItem } from './items.ts';
+import { queueName, sealItems, type JobPayload, type OutboundItem } from './items.ts';
 
 export type OutboxBatch = Map<string, OutboundItem[]>;
 
@@ -118,7 +118,6 @@ export class Outbox {
   /** Seals the batch into jobs with ids of their own: a retried commit of it stores each job once. */
   prepare(batch: OutboxBatch): PreparedBatch {
     const recorder = new JobCallRecorder();
-    const parent = { parentKey: undefined, parentDependenciesKey: '' };
     const prepared: PreparedBatch = { queues: [], script: undefined, calls: recorder.calls, committed: [] };
     for (const [connector, items] of batch) {
       const name = queueName(connector);
@@ -127,9 +126,7 @@ export class Outbox {
       for (let i = 0; i < items.length; i += this.batchMaxItems) {
         const chunk = items.slice(i, i + this.batchMaxItems);
         const jobId = this.nextJobId();
-        const opts = { jobId, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, ...(this.fastPathDelayMs > 0 ? { delay: this.fastPathDelayMs } : {}) };
-        // BullMQ builds the job's script call synchronously; the recorder keeps it.
-        void new Job(queue, 'deliver', sealItems(chunk, this.cipher, name), opts, jobId).addJob(recorder as never, parent as never);
+        this.record(recorder, queue, sealItems(chunk, this.cipher, name), jobId);
         prepared.committed.push([connector, jobId, chunk, []]);
       }
     }
@@ -189,11 +186,16 @@ export class Outbox {
       const queue = this.queue(connector);
       await queue.client;
       const recorder = new JobCallRecorder();
-      const opts = { jobId: 'probe', removeOnComplete: true, ...(this.fastPathDelayMs > 0 ? { delay: this.fastPathDelayMs } : {}) };
-      void new Job(queue, 'deliver', {}, opts, 'probe').addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never);
+      this.record(recorder, queue, { v: 1, n: 0, c: '' }, 'probe');
       if (!recorder.script || recorder.calls.length !== 1) throw new Error('outbox: this BullMQ version does not add a job with one script call');
       this.commitScript(recorder.script);
     }
+  }
+
+  /** Has BullMQ build a delivery job's script call, which it does synchronously; the recorder keeps it. */
+  private record(recorder: JobCallRecorder, queue: Queue, data: JobPayload, jobId: string): void {
+    const opts = { jobId, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, ...(this.fastPathDelayMs > 0 ? { delay: this.fastPathDelayMs } : {}) };
+    void new Job(queue, 'deliver', data, opts, jobId).addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never);
   }
 
   /** The commit script around BullMQ's job-adding script `name` (once its queue has loaded it), and that script's key count. */

@@ -40,6 +40,17 @@ describe('outbox commit (one script call per commit)', () => {
     await redis.stop();
   });
 
+  /** Runs `body` with BullMQ's own view of the loopback queue under `p`, then closes it and `outbox`. */
+  async function withQueue(p: string, outbox: Outbox, body: (queue: Queue) => Promise<void>): Promise<void> {
+    const queue = new Queue(queueName('loopback'), { connection: admin, prefix: p });
+    try {
+      await body(queue);
+    } finally {
+      await queue.close();
+      await outbox.close();
+    }
+  }
+
   it('stores jobs that BullMQ reads as its own, states with them, and the marks of their items', async () => {
     const p = prefix();
     const outbox = new Outbox(queues, commits, p, cipher, 3, 5_000);
@@ -56,8 +67,7 @@ describe('outbox commit (one script call per commit)', () => {
     expect(await admin.getBuffer(`${p}:actor:x`)).toEqual(Buffer.from('state-x'));
     expect(await admin.ttl(`${p}:actor:x`)).toBeGreaterThan(50);
 
-    const queue = new Queue(queueName('loopback'), { connection: admin, prefix: p });
-    try {
+    await withQueue(p, outbox, async (queue) => {
       expect(await queue.getDelayedCount()).toBe(3);
       for (const [, jobId, chunk] of jobs) {
         const job = await Job.fromId<JobPayload>(queue, jobId);
@@ -66,10 +76,7 @@ describe('outbox commit (one script call per commit)', () => {
         expect(job?.opts.removeOnComplete).toBe(true);
         expect(openItems(job?.data as JobPayload, cipher, queueName('loopback')).map((i) => i.key)).toEqual(chunk.map((i) => i.key));
       }
-    } finally {
-      await queue.close();
-      await outbox.close();
-    }
+    });
   });
 
   it('gives a BullMQ worker the jobs to run once they are due', async () => {
@@ -118,13 +125,9 @@ describe('outbox commit (one script call per commit)', () => {
     const prepared = outbox.prepare(outbox.take());
     await outbox.commit(prepared, [[`${p}:actor:y`, Buffer.from('1')]], 60);
     await outbox.commit(prepared, [[`${p}:actor:y`, Buffer.from('2')]], 60);
-    const queue = new Queue(queueName('loopback'), { connection: admin, prefix: p });
-    try {
+    await withQueue(p, outbox, async (queue) => {
       expect(await queue.getDelayedCount()).toBe(1);
       expect(await admin.get(`${p}:actor:y`)).toBe('2');
-    } finally {
-      await queue.close();
-      await outbox.close();
-    }
+    });
   });
 });
