@@ -40,6 +40,14 @@ describe('outbox commit (one script call per commit)', () => {
     await redis.stop();
   });
 
+  /** A fresh key prefix and an outbox on it, checked as a shard checks it at start. */
+  async function openOutbox(batchMaxItems: number, fastPathDelayMs: number): Promise<{ p: string; outbox: Outbox }> {
+    const p = prefix();
+    const outbox = new Outbox(queues, commits, p, cipher, batchMaxItems, fastPathDelayMs);
+    await outbox.verify(['loopback']);
+    return { p, outbox };
+  }
+
   /** Runs `body` with BullMQ's own view of the loopback queue under `p`, then closes it and `outbox`. */
   async function withQueue(p: string, outbox: Outbox, body: (queue: Queue) => Promise<void>): Promise<void> {
     const queue = new Queue(queueName('loopback'), { connection: admin, prefix: p });
@@ -52,9 +60,7 @@ describe('outbox commit (one script call per commit)', () => {
   }
 
   it('stores jobs that BullMQ reads as its own, states with them, and the marks of their items', async () => {
-    const p = prefix();
-    const outbox = new Outbox(queues, commits, p, cipher, 3, 5_000);
-    await outbox.verify(['loopback']);
+    const { p, outbox } = await openOutbox(3, 5_000);
     const list = items(7, 'a');
     await admin.set(markKey(p, list[4]?.key ?? ''), '1');
     for (const item of list) outbox.add('loopback', item);
@@ -80,9 +86,7 @@ describe('outbox commit (one script call per commit)', () => {
   });
 
   it('gives a BullMQ worker the jobs to run once they are due', async () => {
-    const p = prefix();
-    const outbox = new Outbox(queues, commits, p, cipher, 10, 1);
-    await outbox.verify(['loopback']);
+    const { p, outbox } = await openOutbox(10, 1);
     for (const item of items(4, 'b')) outbox.add('loopback', item);
     const jobs = await outbox.commit(outbox.prepare(outbox.take()), [], 60);
     const seen: string[] = [];
@@ -105,9 +109,7 @@ describe('outbox commit (one script call per commit)', () => {
   });
 
   it('reads the marks of a commit larger than one MGET inside the script', async () => {
-    const p = prefix();
-    const outbox = new Outbox(queues, commits, p, cipher, 5_000, 5_000);
-    await outbox.verify(['loopback']);
+    const { p, outbox } = await openOutbox(5_000, 5_000);
     const list = items(2_500, 'c');
     const marked = new Set([0, 999, 1_000, 1_001, 2_499].map((i) => list[i]?.key ?? ''));
     for (const key of marked) await admin.set(markKey(p, key), '1');
@@ -118,9 +120,7 @@ describe('outbox commit (one script call per commit)', () => {
   });
 
   it('stores a retried commit once, and its states', async () => {
-    const p = prefix();
-    const outbox = new Outbox(queues, commits, p, cipher, 10, 5_000);
-    await outbox.verify(['loopback']);
+    const { p, outbox } = await openOutbox(10, 5_000);
     for (const item of items(2, 'd')) outbox.add('loopback', item);
     const prepared = outbox.prepare(outbox.take());
     await outbox.commit(prepared, [[`${p}:actor:y`, Buffer.from('1')]], 60);
