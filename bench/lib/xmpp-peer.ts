@@ -1,0 +1,54 @@
+// The benchmark's XMPP users: an @xmpp/client each, in a worker thread of its
+// own (xmpp-peer.mjs), driven and awaited from the benchmark's thread.
+import { Worker } from 'node:worker_threads';
+import { PROSODY_PASSWORD, type TestProsody } from '../../test/support/prosody.ts';
+
+export type PeerMsg =
+  | { kind: 'ready' }
+  | { kind: 'done'; times: Float64Array; firstAt: number; lastAt: number; cpuSeconds: number }
+  | { kind: 'sent'; times: Float64Array; startedAt: number; endedAt: number; cpuSeconds: number }
+  | { kind: 'error'; message: string };
+
+export class Peer {
+  private readonly worker: Worker;
+  private readonly waiters = new Map<string, (m: PeerMsg) => void>();
+  private readonly early = new Map<string, PeerMsg>();
+
+  constructor(prosody: TestProsody, username: string, mode: 'send' | 'receive', opts: { to?: string; count: number; ratePerSec?: number; idPrefix: string }) {
+    this.worker = new Worker(new URL('./xmpp-peer.mjs', import.meta.url), {
+      workerData: {
+        service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: 'partner.example', username, password: PROSODY_PASSWORD,
+        mode, to: opts.to ?? '', count: opts.count, ratePerSec: opts.ratePerSec ?? 0, idPrefix: opts.idPrefix, chunk: 200,
+      },
+    });
+    this.worker.on('message', (m: PeerMsg) => {
+      const w = this.waiters.get(m.kind);
+      if (w) {
+        this.waiters.delete(m.kind);
+        w(m);
+      } else this.early.set(m.kind, m);
+    });
+  }
+
+  next<K extends PeerMsg['kind']>(kind: K, timeoutMs = 120_000): Promise<Extract<PeerMsg, { kind: K }>> {
+    const early = this.early.get(kind);
+    if (early) {
+      this.early.delete(kind);
+      return Promise.resolve(early as Extract<PeerMsg, { kind: K }>);
+    }
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`xmpp peer: no ${kind} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(kind, (m) => (clearTimeout(t), resolve(m as Extract<PeerMsg, { kind: K }>)));
+    });
+  }
+
+  go(): void {
+    this.worker.postMessage('go');
+  }
+
+  async stop(): Promise<void> {
+    this.worker.postMessage('stop');
+    await Promise.race([new Promise((r) => this.worker.once('exit', r)), new Promise((r) => setTimeout(r, 3000))]);
+    await this.worker.terminate();
+  }
+}
