@@ -49,17 +49,16 @@ function peer(prosody: TestProsody, username: string, mode: 'send' | 'receive', 
   };
 }
 
-const im = (prefix: string, i: number): Envelope => ({
-  type: 'im', id: `${prefix}${i}`, ts: Date.now(),
+const im = (prefix: string, i: number, receiptRequested = false): Envelope => ({
+  type: 'im', ...(receiptRequested ? { receiptRequested } : {}), id: `${prefix}${i}`, ts: Date.now(),
   from: { platform: 'teams', id: `u${i % 16}@raw.local`, domain: 'raw.local' }, to: { platform: 'xmpp', id: 'recv@partner.example', domain: 'partner.example' },
   body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'benchmark message: the quick brown fox jumps over the lazy dog, 0123456789' }] }] },
 });
-const REQUEST = '<request xmlns="urn:xmpp:receipts"/>';
 const shapes: Array<[string, ((prefix: string, i: number) => string) | 'direct', string]> = [
   ['direct', 'direct', 'client -> Prosody -> client: <body> only'],
-  ['parley_every_active', (p, i) => toFragment(im(p, i)), 'component: <body>, <active/>, receipt request (before: <active/> on every message)'],
-  ['parley', (p, i) => toFragment(im(p, i), { active: false }), 'component: <body>, receipt request (now, after a conversation\'s first message)'],
-  ['parley_bare', (p, i) => toFragment(im(p, i), { active: false }).replace(REQUEST, ''), 'component: <body> only (no receipt request: not an option, for comparison)'],
+  ['parley_first', (p, i) => toFragment(im(p, i)), "component: <body>, <active/> (a conversation's first message)"],
+  ['parley', (p, i) => toFragment(im(p, i), { active: false }), 'component: <body> (a Teams message after the first)'],
+  ['parley_receipt', (p, i) => toFragment(im(p, i, true), { active: false }), 'component: <body>, receipt request (only when the sender asked; before: every message)'],
 ];
 
 const out = mkdtempSync(path.join(os.tmpdir(), 'parley-callgrind-'));

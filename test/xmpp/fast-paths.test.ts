@@ -64,9 +64,11 @@ describe('XMPP per-stanza shortcuts give the same answers as the full paths', ()
         from: { platform: 'teams', id: `u${i}@parley.local`, domain: 'parley.local' },
         to: { platform: 'xmpp', id: 'bob@partner.example', domain: 'partner.example' },
         body: parseStyledText(pick(1 + Math.floor(next() * 20))),
+        ...(i % 4 === 1 ? { receiptRequested: true } : {}),
       };
-      const expected = toStanzas(env).map((el) => el.toString()).join('');
-      expect(toFragment(env)).toBe(expected);
+      const ctx = { active: i % 5 !== 2 };
+      const expected = toStanzas(env, ctx).map((el) => el.toString()).join('');
+      expect(toFragment(env, ctx)).toBe(expected);
     }
   });
 });

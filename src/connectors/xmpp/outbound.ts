@@ -26,8 +26,8 @@ function message(env: Envelope, type: string, ...children: Array<Element | null>
 }
 
 
-const RECEIPT_TAIL = `<request xmlns="${NS.receipts}"/></message>`;
-const ACTIVE_TAIL = `<active xmlns="${NS.chatStates}"/>${RECEIPT_TAIL}`;
+const ACTIVE = `<active xmlns="${NS.chatStates}"/>`;
+const RECEIPT_REQUEST = `<request xmlns="${NS.receipts}"/>`;
 
 /**
  * The serialised stanzas of one envelope: toStanzas' output as text. A chat
@@ -38,11 +38,20 @@ export function toFragment(env: Envelope, ctx: OutboundContext = {}): string {
   if (env.type === 'im' && !ctx.replyTo) {
     const attrs = `from="${escapeXML(jidOf(env.from))}" to="${escapeXML(jidOf(env.to))}" id="${escapeXML(stanzaRef(env.id, env.to.id))}" type="chat"`;
     const text = renderStyling(env.body);
-    return `<message ${attrs}>${text ? `<body>${escapeXMLText(text)}</body>` : '<body/>'}${ctx.active === false ? RECEIPT_TAIL : ACTIVE_TAIL}`;
+    return `<message ${attrs}>${text ? `<body>${escapeXMLText(text)}</body>` : '<body/>'}${ctx.active === false ? '' : ACTIVE}${env.receiptRequested ? RECEIPT_REQUEST : ''}</message>`;
   }
   let out = '';
   for (const el of toStanzas(env, ctx)) out += el.toString();
   return out;
+}
+
+/**
+ * XEP-0184: asked for only when the sender wants to know. Teams and SIP users
+ * never do, so their messages carry no request, and XMPP clients send back no
+ * receipts that nobody would read (a stanza each way per message saved).
+ */
+function receiptRequest(env: { receiptRequested?: boolean | undefined }): Element | null {
+  return env.receiptRequested ? xml('request', { xmlns: NS.receipts }) : null;
 }
 
 /** The stanzas that carry one envelope to an XMPP user; [] when XMPP has no form for it. */
@@ -58,7 +67,7 @@ export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
           'chat',
           xml('body', {}, renderStyling(env.body)),
           ctx.active === false ? null : xml('active', { xmlns: NS.chatStates }),
-          xml('request', { xmlns: NS.receipts }),
+          receiptRequest(env),
         ),
       ];
     case 'edit':
@@ -92,7 +101,7 @@ export function toStanzas(env: Envelope, ctx: OutboundContext = {}): Element[] {
           'chat',
           xml('body', {}, env.url),
           xml('x', { xmlns: NS.oob }, xml('url', {}, env.url), xml('desc', {}, env.name)),
-          xml('request', { xmlns: NS.receipts }),
+          receiptRequest(env),
         ),
       ];
     case 'receipt':
