@@ -59,10 +59,13 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     expect(msg.getChildText('body')).toBe('Hi *there* 🎉');
     expect(msg.getChild('request', 'urn:xmpp:receipts')).toBeDefined();
 
-    // The XMPP client acknowledges: Teams gets a receipt for its own message id.
+    // The hub says the message reached XMPP; the client's own acknowledgement
+    // then reaches Teams as a receipt for the same message id.
+    const fromHub = await waitTeams(s.t, (e) => e.type === 'receipt' && e.target === 'teams-msg-1', 'the hub\'s receipt');
+    expect(fromHub).toMatchObject({ type: 'receipt', status: 'delivered', from: ext('ext1') });
     await bob.client.send(xml('message', { to: 'alice@parley.local', id: 'r-1' }, xml('received', { xmlns: 'urn:xmpp:receipts', id: 'parley:teams-msg-1' })));
-    const r = await waitTeams(s.t, (e) => e.type === 'receipt' && e.target === 'teams-msg-1');
-    expect(r).toMatchObject({ type: 'receipt', status: 'delivered', from: ext('ext1') });
+    const r = await waitTeams(s.t, (e) => e.type === 'receipt' && e.id === 'x:ext1@partner.example/r-1', 'the client\'s receipt');
+    expect(r).toMatchObject({ type: 'receipt', status: 'delivered', target: 'teams-msg-1', from: ext('ext1') });
   });
 
   it('maps XEP-0085 chat states to typing both ways', async () => {
@@ -159,5 +162,10 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     expect(m.getChild('x', 'jabber:x:oob')?.getChildText('url')).toBe('https://parley.example/f/abc');
     expect(m.getChild('x', 'jabber:x:oob')?.getChildText('desc')).toBe('plan.xlsx');
     expect(m.getChildText('body')).toBe('https://parley.example/f/abc');
+    expect(m.getChild('request', 'urn:xmpp:receipts')).toBeUndefined();
+
+    await s.t.hub.ingest({ type: 'file', id: 'tf-2', ts: Date.now(), from: alice, to: ext('ext1'), name: 'plan.xlsx', size: 1234, mime: 'application/vnd.ms-excel', url: 'https://parley.example/f/abd', receiptRequested: true });
+    const asked = await bob.waitFor((x) => x.attrs.id === 'parley:tf-2', 'file message asking for a receipt');
+    expect(asked.getChild('request', 'urn:xmpp:receipts')).toBeDefined();
   });
 });
