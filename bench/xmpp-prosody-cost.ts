@@ -11,43 +11,19 @@ import { execSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { ComponentLink } from '../src/connectors/xmpp/link.ts';
 import { toFragment } from '../src/connectors/xmpp/outbound.ts';
 import type { Envelope } from '../src/core/envelope.ts';
-import { PROSODY_PASSWORD, startProsody, type TestProsody } from '../test/support/prosody.ts';
+import { startProsody } from '../test/support/prosody.ts';
 import { printTable } from './lib/table.ts';
+import { Peer } from './lib/xmpp-peer.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.XMPP_COST_N ?? 2_000);
 /** Each shape is measured this many times, interleaved; the lowest count is kept (a first pass also warms Prosody up). */
 const ROUNDS = Number(process.env.XMPP_COST_ROUNDS ?? 2);
-
-type PeerMsg = { kind: string };
-function peer(prosody: TestProsody, username: string, mode: 'send' | 'receive', o: { to?: string; idPrefix: string }) {
-  const w = new Worker(path.join(here, 'lib', 'xmpp-peer.mjs'), {
-    workerData: { service: `xmpp://127.0.0.1:${prosody.c2sPort}`, domain: 'partner.example', username, password: PROSODY_PASSWORD, mode, to: o.to ?? '', count: N, ratePerSec: 0, idPrefix: o.idPrefix, chunk: 200 },
-  });
-  const waiting = new Map<string, () => void>();
-  const early = new Set<string>();
-  w.on('message', (m: PeerMsg) => {
-    const f = waiting.get(m.kind);
-    if (!f) return void early.add(m.kind);
-    waiting.delete(m.kind);
-    f();
-  });
-  return {
-    next: (kind: string): Promise<void> => (early.delete(kind) ? Promise.resolve() : new Promise((r) => waiting.set(kind, r))),
-    go: () => w.postMessage('go'),
-    stop: async () => {
-      w.postMessage('stop');
-      await new Promise((r) => setTimeout(r, 300));
-      await w.terminate();
-    },
-  };
-}
+/** Prosody runs ~50x slower under callgrind. */
+const SLOW_MS = 600_000;
 
 const im = (prefix: string, i: number, receiptRequested = false): Envelope => ({
   type: 'im', ...(receiptRequested ? { receiptRequested } : {}), id: `${prefix}${i}`, ts: Date.now(),
@@ -82,10 +58,10 @@ try {
   await link.waitOnline(120_000);
   for (let round = 0; round < ROUNDS; round++) for (const [name, make] of shapes) {
     const prefix = `${name}${round}-`;
-    const recv = peer(prosody, 'recv', 'receive', { idPrefix: prefix });
-    await recv.next('ready');
-    const send = make === 'direct' ? peer(prosody, 'send', 'send', { to: 'recv@partner.example', idPrefix: prefix }) : undefined;
-    await send?.next('ready');
+    const recv = new Peer(prosody, 'recv', 'receive', { count: N, idPrefix: prefix });
+    await recv.next('ready', SLOW_MS);
+    const send = make === 'direct' ? new Peer(prosody, 'send', 'send', { to: 'recv@partner.example', count: N, idPrefix: prefix }) : undefined;
+    await send?.next('ready', SLOW_MS);
     await new Promise((r) => setTimeout(r, 500));
     dump();
     if (send) send.go();
@@ -98,7 +74,7 @@ try {
       }
       await Promise.all(writes);
     }
-    await recv.next('done');
+    await recv.next('done', SLOW_MS);
     const perMsg = Math.round(dump() / N);
     best.set(name, Math.min(best.get(name) ?? Infinity, perMsg));
     await Promise.all([recv.stop(), send?.stop()]);

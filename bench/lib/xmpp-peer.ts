@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { PROSODY_PASSWORD, type TestProsody } from '../../test/support/prosody.ts';
 
-export type PeerMsg =
+type PeerMsg =
   | { kind: 'ready' }
   | { kind: 'done'; times: Float64Array; firstAt: number; lastAt: number; cpuSeconds: number }
   | { kind: 'sent'; times: Float64Array; startedAt: number; endedAt: number; cpuSeconds: number }
@@ -11,8 +11,9 @@ export type PeerMsg =
 
 export class Peer {
   private readonly worker: Worker;
-  private readonly waiters = new Map<string, (m: PeerMsg) => void>();
+  private readonly waiters = new Map<string, { resolve: (m: PeerMsg) => void; reject: (err: Error) => void }>();
   private readonly early = new Map<string, PeerMsg>();
+  private failure: Error | undefined;
 
   constructor(prosody: TestProsody, username: string, mode: 'send' | 'receive', opts: { to?: string; count: number; ratePerSec?: number; idPrefix: string }) {
     this.worker = new Worker(new URL('./xmpp-peer.mjs', import.meta.url), {
@@ -22,12 +23,22 @@ export class Peer {
       },
     });
     this.worker.on('message', (m: PeerMsg) => {
+      if (m.kind === 'error') return this.fail(new Error(`xmpp peer ${username}: ${m.message}`));
       const w = this.waiters.get(m.kind);
       if (w) {
         this.waiters.delete(m.kind);
-        w(m);
+        w.resolve(m);
       } else this.early.set(m.kind, m);
     });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`xmpp peer ${username} exited (${code})`)));
+  }
+
+  /** A peer that failed or ended fails whatever is still awaited of it, at once rather than at a timeout. */
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
   }
 
   next<K extends PeerMsg['kind']>(kind: K, timeoutMs = 120_000): Promise<Extract<PeerMsg, { kind: K }>> {
@@ -36,9 +47,16 @@ export class Peer {
       this.early.delete(kind);
       return Promise.resolve(early as Extract<PeerMsg, { kind: K }>);
     }
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`xmpp peer: no ${kind} within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.set(kind, (m) => (clearTimeout(t), resolve(m as Extract<PeerMsg, { kind: K }>)));
+      const t = setTimeout(() => {
+        this.waiters.delete(kind);
+        reject(new Error(`xmpp peer: no ${kind} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(kind, {
+        resolve: (m) => (clearTimeout(t), resolve(m as Extract<PeerMsg, { kind: K }>)),
+        reject: (err) => (clearTimeout(t), reject(err)),
+      });
     });
   }
 

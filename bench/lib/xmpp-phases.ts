@@ -45,9 +45,9 @@ export async function direct(b: Bench, prefix: string): Promise<DirectRun> {
 /** One client -> Prosody -> Parley -> Teams side, flat out; counted when the Teams side has every message. */
 export async function xmppToHub(b: Bench, prefix: string): Promise<{ rate: number; rows: Row[] }> {
   const send = new Peer(b.prosody, 'send', 'send', { to: 'alice@parley.local', count: b.n, idPrefix: prefix });
+  const arr = teamsArrivals(b.stack.loopback, `/${prefix}`, b.n);
   try {
     await send.next('ready');
-    const arr = teamsArrivals(b.stack.loopback, `/${prefix}`, b.n);
     const cpu = cpuMeter(b.redisPid, b.prosody.pid);
     send.go();
     const s = await send.next('sent');
@@ -55,6 +55,7 @@ export async function xmppToHub(b: Bench, prefix: string): Promise<{ rate: numbe
     const rate = round(b.n / ((Math.max(...arr.times) - s.startedAt) / 1000));
     return { rate, rows: [['xmpp_to_hub_msgs_per_s', rate, 'client -> Prosody -> Parley -> Teams side (delivered)'], ...cpu('xmpp_to_hub')] };
   } finally {
+    arr.cancel();
     await send.stop();
   }
 }
@@ -110,10 +111,11 @@ export async function componentCeiling(prosody: TestProsody, n: number, chats: n
     maxPendingBytes: 4 << 20, reconnectMinMs: 250, reconnectMaxMs: 1000, connectTimeoutMs: 60_000, log: pino({ level: 'silent' }), onStanza: () => undefined,
   });
   await link.start();
+  let recv: Peer | undefined;
   try {
     await link.waitOnline(15_000);
     const prefix = 'c-';
-    const recv = new Peer(prosody, 'recv', 'receive', { count: n, idPrefix: prefix });
+    recv = new Peer(prosody, 'recv', 'receive', { count: n, idPrefix: prefix });
     await recv.next('ready');
     const started = now();
     const writes: Array<Promise<void>> = [];
@@ -130,9 +132,9 @@ export async function componentCeiling(prosody: TestProsody, n: number, chats: n
     }
     await Promise.all(writes);
     const r = await recv.next('done');
-    await recv.stop();
     return [['component_ceiling_msgs_per_s', round(n / ((r.lastAt - started) / 1000)), 'bare component stream -> Prosody -> client, the stanzas Parley sends']];
   } finally {
+    await recv?.stop();
     await link.stop();
   }
 }
@@ -149,9 +151,9 @@ export async function pacedLatency(b: Bench, rate: number, seconds: number): Pro
   const all: number[] = [];
   const rows: Row[] = [];
   const send = new Peer(b.prosody, 'send', 'send', { to: 'alice@parley.local', count, ratePerSec: rate, idPrefix: 'lx-' });
+  const arr = teamsArrivals(b.stack.loopback, '/lx-', count);
   try {
     await send.next('ready');
-    const arr = teamsArrivals(b.stack.loopback, '/lx-', count);
     send.go();
     const s = await send.next('sent');
     await arr.done;
@@ -160,6 +162,7 @@ export async function pacedLatency(b: Bench, rate: number, seconds: number): Pro
     const [p50, p99] = percentiles(d, [50, 99]);
     rows.push(['xmpp_to_hub_p50_ms', round(p50 ?? NaN, 1), `paced ${rate}/s`], ['xmpp_to_hub_p99_ms', round(p99 ?? NaN, 1), `paced ${rate}/s`]);
   } finally {
+    arr.cancel();
     await send.stop();
   }
   const recv = new Peer(b.prosody, 'recv', 'receive', { count, idPrefix: 'lh-' });

@@ -51,15 +51,25 @@ export async function startStack(redisUrl: string, prosody: TestProsody): Promis
   };
 }
 
-/** Teams-side arrival times of messages `<prefix><i>` from XMPP. */
-export function teamsArrivals(loopback: LoopbackConnector, prefix: string, count: number, timeoutMs = 180_000): { times: Float64Array; done: Promise<void> } {
+/**
+ * Teams-side arrival times of messages `<prefix><i>` from XMPP. `cancel()`
+ * (in the caller's finally) stops listening; `done` fails after `timeoutMs`.
+ */
+export function teamsArrivals(loopback: LoopbackConnector, prefix: string, count: number, timeoutMs = 180_000): { times: Float64Array; done: Promise<void>; cancel(): void } {
   const times = new Float64Array(count);
   let got = 0;
-  let resolve: () => void = () => undefined;
-  const done = new Promise<void>((r, reject) => {
-    const t = setTimeout(() => reject(new Error(`only ${got} of ${count} messages reached the Teams side`)), timeoutMs);
-    resolve = () => (clearTimeout(t), r());
+  let finish: (err?: Error) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => finish(new Error(`only ${got} of ${count} messages reached the Teams side`)), timeoutMs);
+    finish = (err) => {
+      clearTimeout(t);
+      off();
+      if (err) reject(err);
+      else resolve();
+    };
   });
+  // Awaited by the caller when all goes well; a run that failed elsewhere must not leave it unhandled.
+  done.catch(() => undefined);
   const off = loopback.onDelivered((list: readonly LoopbackDelivery[]) => {
     const t = now();
     for (const d of list) {
@@ -68,21 +78,18 @@ export function teamsArrivals(loopback: LoopbackConnector, prefix: string, count
       const i = Number(d.env.id.slice(at + prefix.length));
       if (i >= 0 && i < count && times[i] === 0) {
         times[i] = t;
-        if (++got === count) {
-          off();
-          resolve();
-        }
+        if (++got === count) finish();
       }
     }
   });
   loopback.delivered.length = 0;
-  return { times, done };
+  return { times, done, cancel: () => finish(new Error('cancelled')) };
 }
 
 const alice = { platform: 'teams' as const, id: 'alice@parley.local', domain: 'parley.local' };
 const bob = { platform: 'xmpp' as const, id: 'recv@partner.example', domain: 'partner.example' };
 
-export const teamsUser = (i: number, chats: number) => (chats <= 1 ? alice : { platform: 'teams' as const, id: `u${i % chats}@parley.local`, domain: 'parley.local' });
+const teamsUser = (i: number, chats: number) => (chats <= 1 ? alice : { platform: 'teams' as const, id: `u${i % chats}@parley.local`, domain: 'parley.local' });
 
 export function hubMessage(prefix: string, i: number, chats = 1): Envelope {
   return { type: 'im', id: `${prefix}${i}`, ts: Date.now(), from: teamsUser(i, chats), to: bob, body: { blocks: [{ t: 'p', c: [{ t: 'text', v: 'benchmark message: the quick brown fox jumps over the lazy dog, 0123456789' }] }] } };
