@@ -99,6 +99,22 @@ export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeType = Envelope['type'];
 export type EnvelopeOf<T extends EnvelopeType> = Extract<Envelope, { type: T }>;
 
+/** How long after it was sent a typing notification is still worth showing. */
+export const TYPING_TTL_MS = 30_000;
+
+/**
+ * Envelopes worth delivering only now (typing): never retried, dropped once
+ * older than TYPING_TTL_MS, and a failure is not reported back to the sender
+ * (an error card for a typing indicator would be noise, a late one wrong).
+ */
+export function isEphemeral(env: Envelope): boolean {
+  return env.type === 'typing';
+}
+
+export function isStale(env: Envelope, now: number): boolean {
+  return isEphemeral(env) && now - env.ts > TYPING_TTL_MS;
+}
+
 const MAX_ISSUES_SHOWN = 20;
 
 /** Validates untrusted input; throws EnvelopeError listing every problem with its path. */

@@ -16,6 +16,8 @@ export const ERROR_CATALOGUE = {
   DELIVERY_REJECTED: { status: 502, retryable: false, message: 'Destination rejected the message' },
   DELIVERY_UNAVAILABLE: { status: 503, retryable: true, message: 'Destination is unavailable' },
   UNDELIVERABLE: { status: 502, retryable: false, message: 'Message could not be delivered after retries' },
+  /** A typing notification that could not go out while it still meant something. */
+  EXPIRED: { status: 410, retryable: false, message: 'Too late to deliver: the moment it was about has passed' },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Destination asked to slow down' },
   OVERLOADED: { status: 503, retryable: true, message: 'Parley is overloaded, try again' },
   SHUTTING_DOWN: { status: 503, retryable: true, message: 'Parley is shutting down' },

@@ -2,7 +2,8 @@ import { DelayedError, Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Connector, DeliveryResult } from '../core/connector.ts';
-import { errorInfo, type ErrorInfo } from '../core/errors.ts';
+import { isEphemeral, isStale } from '../core/envelope.ts';
+import { errorInfo, ParleyError, type ErrorInfo } from '../core/errors.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { ContentCipher } from './crypto.ts';
 import type { DelayedJobRef, DeliveryMarks } from './idempotency.ts';
@@ -28,6 +29,7 @@ export interface DispatchEvents {
 }
 
 const TIMEOUT: ErrorInfo = { code: 'DELIVERY_TIMEOUT', message: 'Delivery timed out', retryable: true };
+const EXPIRED = new ParleyError('EXPIRED').toInfo();
 const SHORT: ErrorInfo = { code: 'DELIVERY_UNAVAILABLE', message: 'connector returned no result', retryable: true };
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
@@ -322,6 +324,13 @@ export class Dispatcher {
     }
     while (pending.length > 0) {
       if (this.abort.signal.aborted) throw new RequeueError('dispatcher closing');
+      const now = Date.now();
+      const stale = pending.filter((i) => isStale(i.env, now));
+      if (stale.length > 0) {
+        await this.giveUp(stale, EXPIRED);
+        pending = pending.filter((i) => !stale.includes(i));
+        if (pending.length === 0) break;
+      }
       let results: DeliveryResult[] | typeof TIMEOUT;
       const batch = pending.map((i) => ({ key: i.key, env: i.env, attempt }));
       const call = this.connector.deliver(batch);
@@ -350,6 +359,13 @@ export class Dispatcher {
       const failure = list[ok];
       const error = failure && !failure.ok ? failure.error : SHORT;
       const head = pending[0] as OutboundItem;
+      if (isEphemeral(head.env)) {
+        // Typing is not worth a retry: by the next attempt it would be stale.
+        await this.giveUp([head], error);
+        pending = pending.slice(1);
+        attempt = 0;
+        continue;
+      }
       // While the connector's link is down the work stays queued: waiting costs no attempt.
       const offline = error.retryable && this.connector.status().state !== 'up';
       if (!offline || attempt === 0) attempt++;
@@ -361,9 +377,7 @@ export class Dispatcher {
         // A recipient that stayed unreachable through every attempt fails the
         // chat's other items to it at once, rather than each waiting it out again.
         const gone = error.retryable ? pending.filter((i) => i === head || sameRecipient(i, head)) : [head];
-        for (const item of gone) await this.events.failed(this.connector.name, item, error);
-        await this.marks.mark(gone.map((i) => i.key));
-        this.remember(gone);
+        await this.giveUp(gone, error);
         pending = pending.filter((i) => !gone.includes(i));
         attempt = 0;
         continue;
@@ -375,5 +389,12 @@ export class Dispatcher {
       await sleep(delay, this.abort.signal);
     }
     return true;
+  }
+
+  /** Final failure of `items`: reported, then marked done so that no redelivery tries them again. */
+  private async giveUp(items: OutboundItem[], error: ErrorInfo): Promise<void> {
+    for (const item of items) await this.events.failed(this.connector.name, item, error);
+    await this.marks.mark(items.map((i) => i.key));
+    this.remember(items);
   }
 }

@@ -9,7 +9,7 @@ import type { AnalyticsSink } from '../../analytics/sink.ts';
 import type { Config } from '../config/schema.ts';
 import type { Platform } from '../core/address.ts';
 import type { Connector, ConnectorStatus, HubPort, IngestAck } from '../core/connector.ts';
-import { parseEnvelope, type Envelope } from '../core/envelope.ts';
+import { isEphemeral, parseEnvelope, type Envelope } from '../core/envelope.ts';
 import { EnvelopeError, ParleyError, errorInfo, type ErrorInfo } from '../core/errors.ts';
 import type { RouteSpec } from '../core/http.ts';
 import { metadataFor, type MetadataContext } from '../core/metadata.ts';
@@ -186,6 +186,10 @@ export class Hub implements HubPort {
       failed: async (connector, item, error) => {
         this.metrics.delivered.inc({ connector, outcome: 'failed' });
         this.opts.sink.write([metadataFor(item.env, item.chat, 'failed', error.code, this.metaCtx)]);
+        if (isEphemeral(item.env)) {
+          this.log.debug({ connector, id: item.env.id, code: error.code }, 'typing notification not delivered');
+          return;
+        }
         this.log.warn({ connector, id: item.env.id, code: error.code }, 'delivery failed for good');
         await this.tellSender(item, error);
       },

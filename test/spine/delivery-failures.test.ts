@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryItem, DeliveryResult } from '../../src/core/connector.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
 import { im, teamsUser, until, xmppUser } from '../support/hub.ts';
 import { useRedisAndHub } from '../support/lifecycle.ts';
 
@@ -53,6 +54,39 @@ describe('delivery retries, failures and policy', () => {
     const err = ctx.t.loopback.delivered.find((d) => d.env.type === 'error' && d.env.target === 'unknown-1')?.env;
     expect(err?.type === 'error' && err.code).toBe('RECIPIENT_UNKNOWN');
     expect(calls).toBe(1);
+  });
+
+  it('gives a typing notification one try: no retry, nothing back to its sender, the chat goes on', async () => {
+    let calls = 0;
+    ctx.t.loopback.setFault((item) => {
+      if (item.env.id !== 'typ-1') return undefined;
+      calls++;
+      return down;
+    });
+    const from = xmppUser(7);
+    const to = teamsUser(7);
+    const typing = { type: 'typing', id: 'typ-1', ts: Date.now(), from, to, state: 'composing' } satisfies Envelope;
+    expect((await ctx.t.hub.ingest(typing)).outcome).toBe('accepted');
+    expect((await ctx.t.hub.ingest(im('typ-msg', from, to))).outcome).toBe('accepted');
+    await until(() => deliveredIds().includes('typ-msg'), 10_000, 'the message after the typing notification');
+    await until(() => ctx.t.sink.events.some((e) => e.messageId === 'typ-1'), 5_000, 'the typing notification\'s row');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls).toBe(1);
+    expect(ctx.t.loopback.delivered.some((d) => d.env.type === 'error' && d.env.target === 'typ-1')).toBe(false);
+    expect(ctx.t.sink.events.find((e) => e.messageId === 'typ-1')).toMatchObject({ outcome: 'failed', reason: 'DELIVERY_UNAVAILABLE' });
+  });
+
+  it('drops a typing notification that is stale by the time it could go out', async () => {
+    const from = xmppUser(8);
+    const to = teamsUser(8);
+    const stale = { type: 'typing', id: 'typ-old', ts: Date.now() - 60_000, from, to, state: 'composing' } satisfies Envelope;
+    expect((await ctx.t.hub.ingest(stale)).outcome).toBe('accepted');
+    expect((await ctx.t.hub.ingest(im('typ-old-msg', from, to))).outcome).toBe('accepted');
+    await until(() => deliveredIds().includes('typ-old-msg'), 10_000, 'the message after the stale typing notification');
+    await until(() => ctx.t.sink.events.some((e) => e.messageId === 'typ-old'), 5_000, 'the stale notification\'s row');
+    expect(deliveredIds()).not.toContain('typ-old');
+    expect(ctx.t.loopback.delivered.some((d) => d.env.type === 'error' && d.env.target === 'typ-old')).toBe(false);
+    expect(ctx.t.sink.events.find((e) => e.messageId === 'typ-old')).toMatchObject({ outcome: 'failed', reason: 'EXPIRED' });
   });
 
   it('honours the retry-after a destination gives', async () => {
