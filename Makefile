@@ -32,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 run: deps
-	node bin/parley.js run
+	./bin/parley.js run
 
 typecheck: deps
 	npm run typecheck
