@@ -32,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 run: deps
-	./bin/parley.js run
+	node bin/parley.js run
 
 typecheck: deps
 	npm run typecheck
