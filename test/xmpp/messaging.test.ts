@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/envelope.ts';
 import { toPlainText } from '../../src/core/richtext.ts';
 import { im } from '../support/hub.ts';
-import { alice, ext, useXmppStack, waitTeams, xmppUser, type TestXmppUser } from '../support/xmpp.ts';
+import { alice, ext, teamsReceived, useXmppStack, waitTeams, xmppUser, type TestXmppUser } from '../support/xmpp.ts';
 
 const NS_STATES = 'http://jabber.org/protocol/chatstates';
 
@@ -77,6 +77,24 @@ describe('XMPP <-> Teams messaging through a real Prosody', () => {
     const el = await bob.waitFor((x) => x.attrs.id === 'parley:teams-typing-1', 'chat state');
     expect(el.getChild('paused', NS_STATES)).toBeDefined();
     expect(el.getChild('body')).toBeUndefined();
+  });
+
+  it('passes on a standalone chat state only when it starts or ends composing', async () => {
+    const say = (id: string, body: string) => bob.client.send(xml('message', { to: 'alice@parley.local', type: 'chat', id }, xml('body', {}, body)));
+    const state = (id: string, name: string) => bob.client.send(xml('message', { to: 'alice@parley.local', type: 'chat', id }, xml(name, { xmlns: NS_STATES })));
+    await say('st-0', 'hello'); // a message ends whatever composing came before
+    await state('st-1', 'active'); // not composing: nothing to show
+    await state('st-2', 'composing');
+    await state('st-3', 'composing'); // repeated: keeps the indicator alive
+    await state('st-4', 'paused'); // ends it
+    await state('st-5', 'inactive'); // nothing composing any more
+    await state('st-6', 'composing');
+    await say('st-7', 'done'); // ends it too
+    await state('st-8', 'gone');
+    await say('st-9', 'bye');
+    await waitTeams(s.t, (e) => e.id === 'x:ext1@partner.example/st-9', 'the last message');
+    const seen = teamsReceived(s.t, (e) => e.id.startsWith('x:ext1@partner.example/st-')).map((e) => `${e.id.split('/').pop()} ${e.type === 'typing' ? e.state : e.type}`);
+    expect(seen).toEqual(['st-0 im', 'st-2 composing', 'st-3 composing', 'st-4 paused', 'st-6 composing', 'st-7 im', 'st-9 im']);
   });
 
   it('says <active/> on the first message of a conversation and after typing, not on every message', async () => {

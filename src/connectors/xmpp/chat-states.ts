@@ -45,3 +45,38 @@ export class ChatStateMemory {
     return this.active.size;
   }
 }
+
+/**
+ * Which XMPP users are composing to which Parley user, so that a standalone
+ * XEP-0085 chat state goes on only when it changes whether "typing" should
+ * show: `composing` (always: clients repeat it to keep the indicator alive),
+ * and the first other state after it, which ends it. Clients send `<active/>`,
+ * `<inactive/>` and `<gone/>` on every focus change; each would otherwise be a
+ * typing envelope through the whole pipeline with nothing to show. A chat
+ * message ends composing too. Bounded: a pair pushed out only loses its stop,
+ * and a typing indicator ends by itself.
+ */
+export class ComposingMemory {
+  private readonly composing: RecentKeys;
+
+  constructor(maxPairs: number) {
+    this.composing = new RecentKeys(maxPairs);
+  }
+
+  /** Whether a standalone chat state from -> to changes anything (and remembers it). */
+  stateChanges(from: string, to: string, state: string): boolean {
+    const key = `${from}\n${to}`;
+    if (state === 'composing') {
+      if (!this.composing.has(key)) this.composing.add(key);
+      return true;
+    }
+    if (!this.composing.has(key)) return false;
+    this.composing.delete(key);
+    return true;
+  }
+
+  /** A chat message from -> to ends its sender's composing. */
+  messageSent(from: string, to: string): void {
+    this.composing.delete(`${from}\n${to}`);
+  }
+}

@@ -10,7 +10,7 @@ import { parseJid, type Addressing } from './addressing.ts';
 import { translateIq } from './inbound-iq.ts';
 import { translateMessage } from './inbound-message.ts';
 import { translatePresence } from './inbound-presence.ts';
-import { ChatStateMemory } from './chat-states.ts';
+import { ChatStateMemory, ComposingMemory } from './chat-states.ts';
 import { ComponentLink } from './link.ts';
 import { toFragment, toStanzas } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
@@ -58,6 +58,7 @@ export class XmppConnector implements Connector {
   private readonly coalescer: PresenceCoalescer;
   private readonly returns = new ReturnPaths();
   private readonly chatStates = new ChatStateMemory(100_000);
+  private readonly composing = new ComposingMemory(100_000);
   private pendingIngest: Array<{ stanza: Element; envs: Envelope[] }> = [];
   private ingestTimer: NodeJS.Immediate | undefined;
   private link: ComponentLink | undefined;
@@ -250,8 +251,18 @@ export class XmppConnector implements Connector {
     if (out.kind === 'ignore') return void this.log?.debug({ reason: out.reason }, 'XMPP message ignored');
     if (out.kind === 'reject') return this.reject(el, out.condition, out.type, out.text);
     if (el.attrs.type !== 'error' && this.limited(el)) return;
-    if (out.kind === 'envelopes') return this.submit(el, out.envs);
+    if (out.kind === 'envelopes') {
+      const envs = out.envs.filter((e) => this.changesSomething(e));
+      if (envs.length === 0) return void this.log?.debug('XMPP chat state changes nothing: not passed on');
+      return this.submit(el, envs);
+    }
     void this.reactions(el, out.base, out.target, out.emojis);
+  }
+
+  private changesSomething(env: Envelope): boolean {
+    if (env.type === 'typing') return this.composing.stateChanges(env.from.id, env.to.id, env.state);
+    if (env.type === 'im' || env.type === 'file') this.composing.messageSent(env.from.id, env.to.id);
+    return true;
   }
 
   private async reactions(el: Element, base: Pick<Envelope, 'id' | 'ts' | 'from' | 'to'>, target: string, emojis: string[]): Promise<void> {
