@@ -1,14 +1,13 @@
 import { z } from 'zod';
+import { ADDRESS_ID_MAX, DOMAIN_MAX, DOMAIN_RE, NAME_MAX, PLATFORMS, TENANT_MAX } from './limits.ts';
 
-export const PLATFORMS = ['teams', 'xmpp', 'sip', 'loopback'] as const;
+export { PLATFORMS };
 export type Platform = (typeof PLATFORMS)[number];
-
-const DOMAIN_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export const domainSchema = z
   .string()
   .min(1)
-  .max(253)
+  .max(DOMAIN_MAX)
   .transform((d) => d.toLowerCase())
   .refine((d) => DOMAIN_RE.test(d), { message: 'not a valid domain name' });
 
@@ -19,10 +18,10 @@ export const domainSchema = z
  */
 export const addressSchema = z.object({
   platform: z.enum(PLATFORMS),
-  id: z.string().min(1).max(512),
+  id: z.string().min(1).max(ADDRESS_ID_MAX),
   domain: domainSchema,
-  tenant: z.string().min(1).max(128).optional(),
-  name: z.string().max(256).optional(),
+  tenant: z.string().min(1).max(TENANT_MAX).optional(),
+  name: z.string().max(NAME_MAX).optional(),
 });
 export type Address = z.infer<typeof addressSchema>;
 

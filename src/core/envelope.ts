@@ -1,13 +1,17 @@
 import { z } from 'zod';
 import { addressSchema } from './address.ts';
+import { isCanonicalEnvelope } from './envelope-fast.ts';
 import { ERROR_CODES, EnvelopeError } from './errors.ts';
+import { ID_MAX, PRESENCE_SHOWS, PRESENCE_STATUS_MAX, RECEIPT_STATUSES, TYPING_STATES } from './limits.ts';
 import { richTextSchema } from './richtext.ts';
+
+export { PRESENCE_SHOWS, TYPING_STATES };
 
 /**
  * The canonical message model. Every connector translates its protocol to and
  * from this union; nothing protocol-specific reaches the actors.
  */
-const id = z.string().min(1).max(256);
+const id = z.string().min(1).max(ID_MAX);
 
 const base = {
   /** Globally unique id given by the ingress connector (or the platform). */
@@ -22,8 +26,6 @@ const base = {
   replyTo: id.optional(),
 };
 
-export const PRESENCE_SHOWS = ['available', 'away', 'xa', 'dnd', 'offline'] as const;
-export const TYPING_STATES = ['composing', 'paused', 'active', 'inactive', 'gone'] as const;
 
 export const profileSchema = z.object({
   displayName: z.string().max(256).optional(),
@@ -35,6 +37,7 @@ export const profileSchema = z.object({
 });
 export type Profile = z.infer<typeof profileSchema>;
 
+/** `isCanonicalEnvelope` (envelope-fast.ts) mirrors the im, typing, receipt and presence shapes; a change here goes there too, and its test compares the two. */
 export const envelopeSchema = z.discriminatedUnion('type', [
   z.object({
     ...base,
@@ -47,7 +50,7 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     ...base,
     type: z.literal('presence'),
     show: z.enum(PRESENCE_SHOWS),
-    status: z.string().max(1024).optional(),
+    status: z.string().max(PRESENCE_STATUS_MAX).optional(),
   }),
   z.object({ ...base, type: z.literal('typing'), state: z.enum(TYPING_STATES) }),
   z.object({
@@ -83,7 +86,7 @@ export const envelopeSchema = z.discriminatedUnion('type', [
     room: z.object({ id, name: z.string().max(256).optional() }),
     reason: z.string().max(1024).optional(),
   }),
-  z.object({ ...base, type: z.literal('receipt'), target: id, status: z.enum(['delivered', 'read']) }),
+  z.object({ ...base, type: z.literal('receipt'), target: id, status: z.enum(RECEIPT_STATUSES) }),
   z.object({
     ...base,
     type: z.literal('error'),
@@ -119,6 +122,8 @@ const MAX_ISSUES_SHOWN = 20;
 
 /** Validates untrusted input; throws EnvelopeError listing every problem with its path. */
 export function parseEnvelope(input: unknown): Envelope {
+  // The common envelopes, already in canonical form, are taken as they are: zod would return an equal copy.
+  if (isCanonicalEnvelope(input)) return input;
   const r = envelopeSchema.safeParse(input);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);

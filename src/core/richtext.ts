@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MARKS, MAX_BLOCKS, MAX_INLINES, MAX_TEXT } from './limits.ts';
 
 /**
  * Parley's one rich-text representation: a small, flat, safe AST. Connectors
@@ -7,13 +8,10 @@ import { z } from 'zod';
  * http(s)/mailto/xmpp/sip hrefs, and mentions. Depth is fixed (blocks hold
  * inlines), so a hostile input cannot nest it deeply.
  */
-export const MARKS = ['bold', 'italic', 'strike', 'code'] as const;
+export { MARKS };
 export type Mark = (typeof MARKS)[number];
 
 const SAFE_HREF = /^(https?:|mailto:|xmpp:|sip:|sips:)/i;
-const MAX_TEXT = 64 * 1024;
-const MAX_INLINES_SCHEMA = 4096;
-const MAX_BLOCKS_SCHEMA = 1024;
 
 const textNode = z.object({
   t: z.literal('text'),
@@ -31,7 +29,7 @@ const breakNode = z.object({ t: z.literal('br') });
 export const inlineSchema = z.discriminatedUnion('t', [textNode, linkNode, mentionNode, breakNode]);
 export type Inline = z.infer<typeof inlineSchema>;
 
-const inlines = z.array(inlineSchema).max(MAX_INLINES_SCHEMA);
+const inlines = z.array(inlineSchema).max(MAX_INLINES);
 
 export const blockSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('p'), c: inlines }),
@@ -41,11 +39,8 @@ export const blockSchema = z.discriminatedUnion('t', [
 ]);
 export type Block = z.infer<typeof blockSchema>;
 
-export const richTextSchema = z.object({ blocks: z.array(blockSchema).max(MAX_BLOCKS_SCHEMA) });
+export const richTextSchema = z.object({ blocks: z.array(blockSchema).max(MAX_BLOCKS) });
 export type RichText = z.infer<typeof richTextSchema>;
-
-const MAX_INLINES = MAX_INLINES_SCHEMA;
-const MAX_BLOCKS = MAX_BLOCKS_SCHEMA;
 
 export function fromPlainText(text: string): RichText {
   const paragraphs = text.split(/\r?\n\r?\n/);
