@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Origin } from '../../actors/types.ts';
-import type { IngestAck } from '../core/connector.ts';
+import type { IngestAck, IngestOutcome } from '../core/connector.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { ParleyError } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
@@ -16,6 +16,8 @@ interface Pending {
   shard: number;
   /** Kept until acknowledged: the fast path's jobs refer to it by sequence number. */
   env: Envelope;
+  /** performance.now() when the message was submitted. */
+  at: number;
   resolve(ack: IngestAck): void;
 }
 
@@ -40,6 +42,8 @@ export interface RouterOptions {
   onMetadata(events: MetadataEvent[]): void;
   /** Jobs a shard has just stored, for the delivery fast path. */
   onCommitted(jobs: CommittedJob[]): void;
+  /** Every answer to a submitted message, with the milliseconds it took. */
+  onAck(outcome: IngestOutcome, ms: number): void;
 }
 
 /** A batch this large goes to its shard at once, window or not. */
@@ -107,7 +111,7 @@ export class ShardRouter {
     for (const [seq, p] of this.pending) {
       if (p.shard !== index) continue;
       this.pending.delete(seq);
-      p.resolve({ id: p.id, outcome: 'rejected', error: new ParleyError('OVERLOADED', 'shard restarted').toInfo() });
+      this.settle(p, { id: p.id, outcome: 'rejected', error: new ParleyError('OVERLOADED', 'shard restarted').toInfo() });
     }
     shard.inflight = 0;
     shard.waiters.splice(0).forEach((w) => w());
@@ -130,7 +134,7 @@ export class ShardRouter {
           const p = this.pending.get(seq);
           if (!p) continue;
           this.pending.delete(seq);
-          p.resolve(error ? { id: p.id, outcome, error } : { id: p.id, outcome });
+          this.settle(p, error ? { id: p.id, outcome, error } : { id: p.id, outcome });
         }
         shard.inflight -= msg.acks.length;
         let room = this.opts.maxInflightPerShard - shard.inflight;
@@ -170,24 +174,44 @@ export class ShardRouter {
     return out;
   }
 
-  async submit(key: string, origin: Origin, env: Envelope): Promise<IngestAck> {
-    if (this.stopping) return { id: env.id, outcome: 'rejected', error: new ParleyError('SHUTTING_DOWN').toInfo() };
+  private settle(p: Pending, ack: IngestAck): void {
+    p.resolve(ack);
+    this.opts.onAck(ack.outcome, performance.now() - p.at);
+  }
+
+  private refuse(env: Envelope, at: number, code: 'SHUTTING_DOWN' | 'OVERLOADED', message?: string): Promise<IngestAck> {
+    this.opts.onAck('rejected', performance.now() - at);
+    return Promise.resolve({ id: env.id, outcome: 'rejected', error: new ParleyError(code, message).toInfo() });
+  }
+
+  /** Not an async function: one promise per message, not one per layer. */
+  submit(key: string, origin: Origin, env: Envelope): Promise<IngestAck> {
+    const at = performance.now();
+    if (this.stopping) return this.refuse(env, at, 'SHUTTING_DOWN');
     const index = shardOf(key, this.shards.length);
+    const shard = this.shards[index] as Shard;
+    return shard.inflight < this.opts.maxInflightPerShard ? this.enqueue(index, key, origin, env, at) : this.submitWhenRoom(index, key, origin, env, at);
+  }
+
+  private async submitWhenRoom(index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
     let shard = this.shards[index] as Shard;
     while (shard.inflight >= this.opts.maxInflightPerShard) {
       // Waiting callers are bounded too: beyond them the sender is asked to come back.
-      if (shard.waiters.length >= this.opts.maxInflightPerShard) {
-        return { id: env.id, outcome: 'rejected', error: new ParleyError('OVERLOADED', 'too many messages waiting').toInfo() };
-      }
+      if (shard.waiters.length >= this.opts.maxInflightPerShard) return this.refuse(env, at, 'OVERLOADED', 'too many messages waiting');
       await new Promise<void>((r) => shard.waiters.push(r));
-      if (this.stopping) return { id: env.id, outcome: 'rejected', error: new ParleyError('SHUTTING_DOWN').toInfo() };
+      if (this.stopping) return this.refuse(env, at, 'SHUTTING_DOWN');
       shard = this.shards[index] as Shard;
     }
+    return this.enqueue(index, key, origin, env, at);
+  }
+
+  private enqueue(index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
+    const shard = this.shards[index] as Shard;
     const seq = ++this.seq;
     shard.inflight++;
     shard.batch.push([seq, key, origin, env]);
     this.scheduleFlush();
-    return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, env, resolve }));
+    return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, env, at, resolve }));
   }
 
   private scheduleFlush(): void {
