@@ -12,7 +12,7 @@ import { translateMessage } from './inbound-message.ts';
 import { translatePresence } from './inbound-presence.ts';
 import { ChatStateMemory, ComposingMemory } from './chat-states.ts';
 import { ComponentLink } from './link.ts';
-import { toFragment, toStanzas } from './outbound.ts';
+import { toFragment, toStanzas, type OutboundContext } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
 import { ReturnPaths } from './return-paths.ts';
 import { Rooms } from './rooms.ts';
@@ -20,6 +20,10 @@ import { DomainRateLimit } from './rate-limit.ts';
 import { conditionFor, errorReply, type ErrorType, type StanzaCondition } from './stanza-errors.ts';
 import { XmppState } from './state.ts';
 import xml from '@xmpp/xml';
+
+/** Shared, never changed: per message only what differs is allocated. */
+const NO_CONTEXT: OutboundContext = Object.freeze({});
+const DELIVERED: DeliveryResult = Object.freeze({ ok: true });
 
 export interface XmppConnectorOptions {
   config: XmppConfig;
@@ -184,7 +188,8 @@ export class XmppConnector implements Connector {
         const replyTo = env.type === 'error' ? this.returns.lookup(env.target) : env.type === 'profile-response' ? this.returns.lookup(env.replyTo) : undefined;
         if (env.type === 'typing') this.chatStates.stateSent(env.from.id, env.to.id, env.state);
         const active = env.type === 'im' && !replyTo ? this.chatStates.announceActive(env.from.id, env.to.id) : undefined;
-        fragment += toFragment(env, { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}), ...(active === false ? { active } : {}) });
+        const plain = !reactions && !replyTo && !roomJid && active !== false;
+        fragment += toFragment(env, plain ? NO_CONTEXT : { ...(reactions ? { reactions } : {}), ...(replyTo ? { replyTo } : {}), ...(roomJid ? { roomJid } : {}), ...(active === false ? { active } : {}) });
         if (env.type === 'presence') presence.push([env.from.id, env.to.id, JSON.stringify({ show: env.show, status: env.status })]);
       }
       if (this.rooms && roomItems.length > 0) {
@@ -195,7 +200,7 @@ export class XmppConnector implements Connector {
       await Promise.all([this.state.storePresence(presence), fragment ? link.write(fragment) : undefined]);
       this.counts.stanzasOut += items.length;
       this.counts.deliverCalls++;
-      return items.map(() => ({ ok: true }));
+      return items.map(() => DELIVERED);
     } catch (err) {
       // What this batch told peers of chat states may not have arrived.
       this.chatStates.forget();
