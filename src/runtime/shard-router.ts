@@ -7,6 +7,7 @@ import { ParleyError } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
 import type { CommittedJob } from '../delivery/outbox.ts';
+import { Admission } from './admission.ts';
 import { shardOf } from './hash.ts';
 import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard, type WireJob } from './protocol.ts';
 import type { ShardWorkerData } from './shard-worker.ts';
@@ -24,11 +25,10 @@ interface Pending {
 interface Shard {
   worker: Worker;
   batch: Routed[];
-  inflight: number;
+  /** Its unacknowledged messages and the callers waiting for room. */
+  admission: Admission;
   /** performance.now() of the last batch sent. */
   lastSentAt: number;
-  /** Ingress calls waiting for room in this shard. */
-  waiters: Array<() => void>;
   ready: Promise<void>;
 }
 
@@ -93,7 +93,7 @@ export class ShardRouter {
     });
     // A restarted shard's failure is only logged: nobody awaits its start.
     ready.catch((err: unknown) => this.opts.log.error({ err, shard: index }, 'shard could not start'));
-    const shard: Shard = { worker, batch: [], inflight: 0, lastSentAt: Number.NEGATIVE_INFINITY, waiters: [], ready };
+    const shard: Shard = { worker, batch: [], admission: new Admission(this.opts.maxInflightPerShard), lastSentAt: Number.NEGATIVE_INFINITY, ready };
     worker.on('message', (buf: Uint8Array) => {
       const msg = decodeFromShard(buf);
       if (msg.k === 'ready') markReady();
@@ -113,8 +113,7 @@ export class ShardRouter {
       this.pending.delete(seq);
       this.settle(p, { id: p.id, outcome: 'rejected', error: new ParleyError('OVERLOADED', 'shard restarted').toInfo() });
     }
-    shard.inflight = 0;
-    shard.waiters.splice(0).forEach((w) => w());
+    shard.admission.reset();
     for (const [id, req] of this.requests) {
       if (req.shard !== index) continue;
       this.requests.delete(id);
@@ -136,9 +135,7 @@ export class ShardRouter {
           this.pending.delete(seq);
           this.settle(p, error ? { id: p.id, outcome, error } : { id: p.id, outcome });
         }
-        shard.inflight -= msg.acks.length;
-        let room = this.opts.maxInflightPerShard - shard.inflight;
-        while (room-- > 0 && shard.waiters.length > 0) shard.waiters.shift()?.();
+        shard.admission.leave(msg.acks.length);
         if (msg.meta.length > 0) this.opts.onMetadata(msg.meta);
         if (jobs.length > 0) this.opts.onCommitted(jobs);
         return;
@@ -184,31 +181,34 @@ export class ShardRouter {
     return Promise.resolve({ id: env.id, outcome: 'rejected', error: new ParleyError(code, message).toInfo() });
   }
 
-  /** Not an async function: one promise per message, not one per layer. */
+  /** Not an async function: one promise per message, not one per layer (see Admission for who goes first). */
   submit(key: string, origin: Origin, env: Envelope): Promise<IngestAck> {
     const at = performance.now();
     if (this.stopping) return this.refuse(env, at, 'SHUTTING_DOWN');
     const index = shardOf(key, this.shards.length);
     const shard = this.shards[index] as Shard;
-    return shard.inflight < this.opts.maxInflightPerShard ? this.enqueue(index, key, origin, env, at) : this.submitWhenRoom(index, key, origin, env, at);
+    return shard.admission.tryEnter() ? this.enqueue(shard, index, key, origin, env, at) : this.submitWhenRoom(index, key, origin, env, at);
   }
 
   private async submitWhenRoom(index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
-    let shard = this.shards[index] as Shard;
-    while (shard.inflight >= this.opts.maxInflightPerShard) {
+    for (;;) {
+      const shard = this.shards[index] as Shard;
+      if (shard.admission.tryEnter()) return this.enqueue(shard, index, key, origin, env, at);
       // Waiting callers are bounded too: beyond them the sender is asked to come back.
-      if (shard.waiters.length >= this.opts.maxInflightPerShard) return this.refuse(env, at, 'OVERLOADED', 'too many messages waiting');
-      await new Promise<void>((r) => shard.waiters.push(r));
-      if (this.stopping) return this.refuse(env, at, 'SHUTTING_DOWN');
-      shard = this.shards[index] as Shard;
+      const granted = await (shard.admission.wait() ?? Promise.resolve(undefined));
+      if (granted === undefined) return this.refuse(env, at, 'OVERLOADED', 'too many messages waiting');
+      if (this.stopping || this.shards[index] !== shard) {
+        if (granted) shard.admission.leave();
+        if (this.stopping) return this.refuse(env, at, 'SHUTTING_DOWN');
+        continue;
+      }
+      if (granted) return this.enqueue(shard, index, key, origin, env, at);
     }
-    return this.enqueue(index, key, origin, env, at);
   }
 
-  private enqueue(index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
-    const shard = this.shards[index] as Shard;
+  /** Its admission already counts this message. */
+  private enqueue(shard: Shard, index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
     const seq = ++this.seq;
-    shard.inflight++;
     shard.batch.push([seq, key, origin, env]);
     this.scheduleFlush();
     return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, env, at, resolve }));
