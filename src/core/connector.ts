@@ -11,7 +11,7 @@ export interface DeliveryItem {
   attempt: number;
 }
 
-export type DeliveryResult = { ok: true } | { ok: false; error: ErrorInfo };
+export type DeliveryResult = { readonly ok: true } | { readonly ok: false; readonly error: ErrorInfo };
 
 export type ConnectorState = 'starting' | 'up' | 'reconnecting' | 'down' | 'stopped';
 
@@ -32,7 +32,11 @@ export interface IngestAck {
 
 /** What the hub offers a connector. Connectors know nothing else of the runtime. */
 export interface HubPort {
-  /** Validates, routes and resolves once the message's effects are durable. */
+  /**
+   * Validates, routes and resolves once the message's effects are durable.
+   * The hub may keep `input` itself (not a copy) until it has delivered it:
+   * pass plain data and do not change it afterwards.
+   */
   ingest(input: unknown): Promise<IngestAck>;
   ingestMany(inputs: readonly unknown[]): Promise<IngestAck[]>;
   route(spec: RouteSpec): void;

@@ -30,8 +30,11 @@ import {
  * domain in capitals, any doubt) is false and goes through zod, which also
  * words the errors. So it may turn down a good envelope, never accept a bad
  * one: test/unit/envelope-fast.test.ts compares it with zod on random inputs.
- * (Named properties on an array are not looked at: no parser makes them, and
- * nothing downstream reads them.)
+ *
+ * It takes plain data, as JSON, msgpack, XML translation and object literals
+ * make it: own enumerable data properties. A getter, a non-enumerable or an
+ * inherited property (which zod would read and this does not look at) or a
+ * named property on an array is not such data; no connector makes them.
  */
 export function isCanonicalEnvelope(input: unknown): input is Envelope {
   if (!isPlain(input)) return false;

@@ -26,7 +26,6 @@ const base = {
   replyTo: id.optional(),
 };
 
-
 export const profileSchema = z.object({
   displayName: z.string().max(256).optional(),
   email: z.string().max(320).optional(),

@@ -209,7 +209,12 @@ export class Hub implements HubPort {
       status: 'delivered',
       ...(item.env.chatId ? { chatId: item.env.chatId } : {}),
     };
-    const ack = await this.submit(env, 'system').catch((err: unknown) => ({ outcome: 'rejected' as const, error: errorInfo(err) }));
+    let ack: IngestAck;
+    try {
+      ack = await this.submit(env, 'system');
+    } catch (err) {
+      ack = { id: env.id, outcome: 'rejected', error: errorInfo(err) };
+    }
     if (ack.outcome === 'rejected') this.log.warn({ id: item.env.id, error: ack.error }, 'delivery receipt not sent');
   }
 
@@ -246,7 +251,6 @@ export class Hub implements HubPort {
   private submit(env: Envelope, origin: Origin): Promise<IngestAck> {
     const router = this.router;
     if (!router || this.stopped) {
-      this.countAck('rejected', 0);
       return Promise.resolve({ id: env.id, outcome: 'rejected', error: new ParleyError('SHUTTING_DOWN').toInfo() });
     }
     return router.submit(actorKeyFor(env, this.localDomains), origin, env);

@@ -65,7 +65,7 @@ export class HubMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
   }
 
-  /** The ingress counter of one outcome, bound once: counted per message, without hashing a label object each time. */
+  /** The ingress counter of one outcome, bound once: no label object per message. */
   ingressBy(outcome: IngestOutcome): Counter.Internal {
     let c = this.ingressChildren.get(outcome);
     if (!c) {

@@ -74,12 +74,27 @@ function limitOf(path: string, key: string): number | undefined {
   return key === 'v' ? MAX_TEXT : undefined;
 }
 
+const OTHER_TYPES_KEYS: Array<[string, unknown]> = [
+  ['state', 'composing'], ['show', 'away'], ['status', 'read'], ['status', 'at lunch'], ['target', 'm0'], ['body', { blocks: [] }],
+  ['receiptRequested', true], ['emoji', '👍'], ['action', 'add'], ['code', 'BLOCKED'], ['message', 'x'], ['name', 'f.txt'],
+];
+
 function mutate(env: Record<string, unknown>, next: () => number): void {
   const list = nodes(env);
   const [node, path] = list[Math.floor(next() * list.length)] as [Node, string];
   const keys = Object.keys(node);
   const key = keys[Math.floor(next() * keys.length)];
   const r = next();
+  if (path.endsWith('.marks') && Array.isArray(node) && node.length > 0 && r < 0.5) {
+    node[Math.floor(next() * node.length)] = ['Bold', 'underline', 'bold ', '', 'italic'][Math.floor(next() * 5)];
+    return;
+  }
+  if (path === '$' && r < 0.1) {
+    // A key another envelope type has, with a value good there.
+    const [k, v] = OTHER_TYPES_KEYS[Math.floor(next() * OTHER_TYPES_KEYS.length)] as [string, unknown];
+    env[k] = clone(v);
+    return;
+  }
   if (r < 0.15) (node as Record<string, unknown>)[`extra${Math.floor(next() * 3)}`] = 1;
   else if (r < 0.25 && key !== undefined) delete (node as Record<string, unknown>)[key];
   else if (r < 0.35) Object.setPrototypeOf(node, next() < 0.5 ? null : Array.prototype);
@@ -106,7 +121,7 @@ function asData(v: unknown): unknown {
 describe('isCanonicalEnvelope: the fast check at the door agrees with the envelope schema', () => {
   it('never accepts what zod rejects or would change, over 30,000 random and mutated envelopes', () => {
     const next = rng(20261126);
-    let fast = 0;
+    let fastMutated = 0;
     let zodOnly = 0;
     let rejected = 0;
     for (let i = 0; i < 30_000; i++) {
@@ -116,7 +131,7 @@ describe('isCanonicalEnvelope: the fast check at the door agrees with the envelo
       const parsed = envelopeSchema.safeParse(env);
       const show = (): string => JSON.stringify(env).slice(0, 2_000);
       if (isCanonicalEnvelope(env)) {
-        fast++;
+        if (mutations > 0) fastMutated++;
         if (!parsed.success) expect.fail(`taken at the door, refused by zod: ${show()}`);
         expect(asData(parsed.data)).toStrictEqual(asData(env));
       } else if (parsed.success) zodOnly++;
@@ -124,7 +139,7 @@ describe('isCanonicalEnvelope: the fast check at the door agrees with the envelo
       if (mutations === 0 && !isCanonicalEnvelope(env)) expect.fail(`a canonical envelope left to zod: ${show()}`);
     }
     // The mutations reach both sides of the line: some survive the fast check, many fail zod, some only zod takes.
-    expect(fast).toBeGreaterThan(7_500);
+    expect(fastMutated).toBeGreaterThan(1_000);
     expect(rejected).toBeGreaterThan(5_000);
     expect(zodOnly).toBeGreaterThan(1_000);
   });

@@ -12,13 +12,13 @@ const SHOW: Record<string, string | undefined> = { away: 'away', xa: 'xa', dnd: 
 
 /** Extra state some envelopes need: the sender's whole reaction set after this change. */
 export interface OutboundContext {
-  reactions?: readonly string[];
+  readonly reactions?: readonly string[];
   /** The full JID a reply (error, iq result) goes to, when known. */
-  replyTo?: string;
+  readonly replyTo?: string;
   /** The room an invitation is for. */
-  roomJid?: string;
+  readonly roomJid?: string;
   /** Whether a chat message carries XEP-0085 `<active/>` (default true; see ChatStateMemory). */
-  active?: boolean;
+  readonly active?: boolean;
 }
 
 function message(env: Envelope, type: string, ...children: Array<Element | null>): Element {
