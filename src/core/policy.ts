@@ -24,8 +24,11 @@ export const policySnapshotSchema = z.object({
 export type PolicySnapshot = z.infer<typeof policySnapshotSchema>;
 
 export type PolicyDecision =
-  | { allowed: true }
-  | { allowed: false; code: Extract<ErrorCode, `POLICY_${string}`>; reason: string };
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly code: Extract<ErrorCode, `POLICY_${string}`>; readonly reason: string };
+
+/** Shared by every allowed message. */
+const ALLOWED: PolicyDecision = Object.freeze({ allowed: true });
 
 /** A snapshot indexed for the hot path. */
 export class CompiledPolicy {
@@ -61,11 +64,12 @@ export class CompiledPolicy {
   decide(env: Pick<Envelope, 'from' | 'to'>): PolicyDecision {
     const fromLocal = this.isLocal(env.from);
     const toLocal = this.isLocal(env.to);
-    if (fromLocal && toLocal) return this.userCheck(env.from) ?? this.userCheck(env.to) ?? { allowed: true };
+    if (fromLocal && toLocal) return this.userCheck(env.from) ?? this.userCheck(env.to) ?? ALLOWED;
     if (!fromLocal && !toLocal) {
       return { allowed: false, code: 'POLICY_DOMAIN_BLOCKED', reason: 'relaying between two external domains is not allowed' };
     }
-    const [internal, external] = fromLocal ? [env.from, env.to] : [env.to, env.from];
+    const internal = fromLocal ? env.from : env.to;
+    const external = fromLocal ? env.to : env.from;
     const user = this.userCheck(internal);
     if (user) return user;
     const rule = this.ruleFor(external.domain);
@@ -80,11 +84,12 @@ export class CompiledPolicy {
         reason: `platform ${external.platform} is not allowed for ${external.domain}`,
       };
     }
-    return { allowed: true };
+    return ALLOWED;
   }
 
   private userCheck(a: Pick<Address, 'platform' | 'id'>): PolicyDecision | undefined {
-    if (!this.disabled.has(addressKey(a))) return undefined;
+    // Decided for every message: no key is built while no user is disabled.
+    if (this.disabled.size === 0 || !this.disabled.has(addressKey(a))) return undefined;
     return { allowed: false, code: 'POLICY_USER_DISABLED', reason: 'federation is disabled for this user' };
   }
 }
