@@ -107,7 +107,7 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       expect(spoolFiles(spoolDir).map((f) => f.split('.').pop()).sort()[0]).toBe('rowbinary');
       faulty.mode = 'up';
       const w2 = writer();
-      await until(() => w2.spooledRows === 0, 10_000, 'replay on start');
+      await until(() => w2.spooledRows === 0, 30_000, 'replay on start');
       expect(await t.count()).toBe(123);
       await w2.close();
     });
@@ -144,7 +144,7 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       faulty.mode = 'up';
       send(total - sent);
       await w.flush();
-      await until(() => w.spooledRows === 0, 10_000, 'spool drained');
+      await until(() => w.spooledRows === 0, 30_000, 'spool drained');
       expect(await t.count()).toBe(total);
       expect(Number((await t.db.query<{ n: string }>('SELECT uniqExact(message_id) AS n FROM message_log'))[0]?.n)).toBe(total);
       const rolled = await t.db.query<{ n: string }>('SELECT sum(messages) AS n FROM usage_daily');
@@ -166,7 +166,8 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       expect(spoolFiles(spoolDir).length).toBeGreaterThan(0);
       faulty.mode = 'up';
       const w2 = writer();
-      await until(() => w2.spooledRows === 0, 10_000, 'replay on start');
+      // A replay is a few inserts into chDB, each feeding the rollups: seconds when the whole suite loads the machine.
+      await until(() => w2.spooledRows === 0, 30_000, 'replay on start');
       expect(await t.count()).toBe(250);
       await w2.close();
     });
@@ -185,7 +186,7 @@ export function writerContract(name: string, open: () => Promise<TestDb>, skip =
       expect(full + w.spooledRows).toBe(2000);
       expect(lines.some((l) => l.includes('analytics spool full'))).toBe(true);
       faulty.mode = 'up';
-      await until(() => w.spooledRows === 0, 10_000, 'spool drained');
+      await until(() => w.spooledRows === 0, 30_000, 'spool drained');
       expect(await t.count()).toBe(2000 - full);
       await w.close();
     });
