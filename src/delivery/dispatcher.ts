@@ -325,8 +325,8 @@ export class Dispatcher {
     while (pending.length > 0) {
       if (this.abort.signal.aborted) throw new RequeueError('dispatcher closing');
       const now = Date.now();
-      const stale = pending.filter((i) => isStale(i.env, now));
-      if (stale.length > 0) {
+      if (pending.some((i) => isStale(i.env, now))) {
+        const stale = pending.filter((i) => isStale(i.env, now));
         await this.giveUp(stale, EXPIRED);
         pending = pending.filter((i) => !stale.includes(i));
         if (pending.length === 0) break;

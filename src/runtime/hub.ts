@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.ts';
 import type { Platform } from '../core/address.ts';
 import type { Connector, ConnectorStatus, HubPort, IngestAck, IngestOutcome } from '../core/connector.ts';
 import { isEphemeral, parseEnvelope, type Envelope } from '../core/envelope.ts';
+import { ID_MAX } from '../core/limits.ts';
 import { EnvelopeError, ParleyError, errorInfo, type ErrorInfo } from '../core/errors.ts';
 import type { RouteSpec } from '../core/http.ts';
 import { metadataFor, type MetadataContext } from '../core/metadata.ts';
@@ -284,7 +285,7 @@ export class Hub implements HubPort {
     } catch (err) {
       if (!(err instanceof EnvelopeError)) return Promise.reject(err);
       this.metrics.ingressBy('rejected').inc();
-      const id = typeof input === 'object' && input !== null && typeof (input as { id?: unknown }).id === 'string' ? String((input as { id: string }).id).slice(0, 256) : '';
+      const id = typeof input === 'object' && input !== null && typeof (input as { id?: unknown }).id === 'string' ? String((input as { id: string }).id).slice(0, ID_MAX) : '';
       return Promise.resolve({ id, outcome: 'rejected', error: err.toInfo() });
     }
     try {

@@ -1,5 +1,8 @@
 import { RecentKeys } from '../../core/recent-keys.ts';
 
+/** One sender -> recipient pair (a newline cannot occur in a JID). */
+const pairKey = (from: string, to: string): string => `${from}\n${to}`;
+
 /**
  * What each XMPP peer last heard of a Parley user's XEP-0085 chat state, so
  * that a chat message carries `<active/>` only when it tells the peer
@@ -19,7 +22,7 @@ export class ChatStateMemory {
 
   /** Whether a chat message from -> to should carry `<active/>`; afterwards the peer knows the sender as active. */
   announceActive(from: string, to: string): boolean {
-    const key = `${from}\n${to}`;
+    const key = pairKey(from, to);
     if (this.active.has(key)) return false;
     this.remember(key);
     return true;
@@ -27,7 +30,7 @@ export class ChatStateMemory {
 
   /** A chat state notification went from -> to: only `active` leaves the peer knowing the sender as active. */
   stateSent(from: string, to: string, state: string): void {
-    const key = `${from}\n${to}`;
+    const key = pairKey(from, to);
     if (state === 'active') this.remember(key);
     else this.active.delete(key);
   }
@@ -65,7 +68,7 @@ export class ComposingMemory {
 
   /** Whether a standalone chat state from -> to changes anything (and remembers it). */
   stateChanges(from: string, to: string, state: string): boolean {
-    const key = `${from}\n${to}`;
+    const key = pairKey(from, to);
     if (state === 'composing') {
       if (!this.composing.has(key)) this.composing.add(key);
       return true;
@@ -77,6 +80,6 @@ export class ComposingMemory {
 
   /** A chat message from -> to ends its sender's composing. */
   messageSent(from: string, to: string): void {
-    this.composing.delete(`${from}\n${to}`);
+    this.composing.delete(pairKey(from, to));
   }
 }
