@@ -21,6 +21,8 @@ export interface ShardStats {
   restarts: number;
   passivated: number;
   flushesInFlight: number;
+  /** Durable writes (commits of jobs and states) started. */
+  commits: number;
 }
 
 /**

@@ -46,8 +46,6 @@ export interface RouterOptions {
   onAck(outcome: IngestOutcome, ms: number): void;
 }
 
-/** A batch this large goes to its shard at once, window or not. */
-const FULL_BATCH = 1_000;
 const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
 const shardModule = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href;
 
@@ -209,8 +207,11 @@ export class ShardRouter {
   /** Its admission already counts this message. */
   private enqueue(shard: Shard, index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
     const seq = ++this.seq;
-    shard.batch.push([seq, key, origin, env]);
-    this.scheduleFlush();
+    // A job's worth goes at once, window or not, without waiting for the end of
+    // this turn: a burst reaches the shards in parts, and the first part is
+    // stepped and stored while the rest is still coming in.
+    if (shard.batch.push([seq, key, origin, env]) >= this.opts.data.batchMaxItems) this.sendBatch(shard, performance.now());
+    else this.scheduleFlush();
     return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, env, at, resolve }));
   }
 
@@ -232,14 +233,11 @@ export class ShardRouter {
     for (const shard of this.shards) {
       if (shard.batch.length === 0) continue;
       const early = shard.lastSentAt + this.opts.sendWindowMs - now;
-      if (early > 0 && shard.batch.length < FULL_BATCH) {
+      if (early > 0) {
         wait = Math.min(wait, early);
         continue;
       }
-      shard.lastSentAt = now;
-      const items = shard.batch;
-      shard.batch = [];
-      this.send(shard, { k: 'batch', items });
+      this.sendBatch(shard, now);
     }
     if (wait !== Number.POSITIVE_INFINITY && !this.windowTimer) {
       this.windowTimer = setTimeout(() => {
@@ -247,6 +245,13 @@ export class ShardRouter {
         this.flushBatches();
       }, Math.ceil(wait));
     }
+  }
+
+  private sendBatch(shard: Shard, now: number): void {
+    shard.lastSentAt = now;
+    const items = shard.batch;
+    shard.batch = [];
+    this.send(shard, { k: 'batch', items });
   }
 
   private send(shard: Shard, msg: ToShard): void {

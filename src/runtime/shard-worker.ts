@@ -60,6 +60,7 @@ let acks: Ack[] = [];
 let meta: MetadataEvent[] = [];
 let flushScheduled = false;
 let flushesInFlight = 0;
+let commitsStarted = 0;
 let lastCommitAt = Number.NEGATIVE_INFINITY;
 let windowTimer: NodeJS.Timeout | undefined;
 
@@ -182,6 +183,7 @@ function flush(): void {
   acks = [];
   meta = [];
   flushesInFlight++;
+  commitsStarted++;
   void commit(batch, dirty).then((jobs) => {
     flushesInFlight--;
     post({ k: 'acks', acks: myAcks, meta: myMeta, jobs: wire(jobs) });
@@ -214,13 +216,49 @@ const sweep = setInterval(() => {
 }, data.passivateSweepMs);
 sweep.unref();
 
-async function handle(msg: ToShard): Promise<void> {
-  switch (msg.k) {
-    case 'batch': {
-      const ctx = context();
-      for (const item of msg.items) host.receive(item, ctx);
-      return;
+/**
+ * Messages from the main thread, taken in arrival order. A large batch (a
+ * burst) is stepped a job's worth at a time, yielding in between: the first
+ * part's commit goes to Redis while the rest is stepped, instead of the whole
+ * burst waiting for one commit at its end.
+ */
+const inbox: ToShard[] = [];
+/** Items of `inbox[0]` already stepped, when it is a batch. */
+let stepped = 0;
+let pumpScheduled = false;
+
+function pump(): void {
+  pumpScheduled = false;
+  let budget = data.batchMaxItems;
+  while (inbox.length > 0 && budget > 0) {
+    const msg = inbox[0] as ToShard;
+    if (msg.k !== 'batch') {
+      inbox.shift();
+      handle(msg).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
+      continue;
     }
+    const end = Math.min(msg.items.length, stepped + budget);
+    const ctx = context();
+    for (let i = stepped; i < end; i++) host.receive(msg.items[i] as Routed, ctx);
+    budget -= end - stepped;
+    if (end < msg.items.length) stepped = end;
+    else {
+      inbox.shift();
+      stepped = 0;
+    }
+  }
+  if (inbox.length > 0) schedulePump();
+}
+
+function schedulePump(): void {
+  if (pumpScheduled) return;
+  pumpScheduled = true;
+  // After the flush the slice just stepped scheduled: its commit starts first.
+  setImmediate(pump);
+}
+
+async function handle(msg: Exclude<ToShard, { k: 'batch' }>): Promise<void> {
+  switch (msg.k) {
     case 'policy':
       policy = new CompiledPolicy(msg.snapshot, localDomains);
       return;
@@ -248,6 +286,7 @@ async function handle(msg: ToShard): Promise<void> {
           restarts: host.restarts,
           passivated: host.passivated,
           flushesInFlight,
+          commits: commitsStarted,
         },
       });
       return;
@@ -270,7 +309,9 @@ async function handle(msg: ToShard): Promise<void> {
 }
 
 port.on('message', (buf: Uint8Array) => {
-  handle(decodeToShard(buf)).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
+  inbox.push(decodeToShard(buf));
+  // Never stepped here: every message waiting on the port is taken in one go, and a burst would be stepped whole.
+  schedulePump();
 });
 redis.on('error', (err) => console.error(`shard ${data.shard}: redis: ${err.message}`));
 commits.on('error', () => undefined);
