@@ -217,10 +217,11 @@ const sweep = setInterval(() => {
 sweep.unref();
 
 /**
- * Messages from the main thread, taken in arrival order. A large batch (a
- * burst) is stepped a job's worth at a time, yielding in between: the first
- * part's commit goes to Redis while the rest is stepped, instead of the whole
- * burst waiting for one commit at its end.
+ * Messages from the main thread, taken in arrival order, at most a job's
+ * worth of items per turn: of a backlog (a burst, or batches that queued
+ * while this thread was busy) the first part's commit goes to Redis, and
+ * Redis' answers are read, while the rest is stepped, instead of the whole
+ * backlog waiting for one commit at its end.
  */
 const inbox: ToShard[] = [];
 /** Items of `inbox[0]` already stepped, when it is a batch. */
