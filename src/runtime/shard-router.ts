@@ -9,7 +9,7 @@ import type { PolicySnapshot } from '../core/policy.ts';
 import type { CommittedJob } from '../delivery/outbox.ts';
 import { Admission } from './admission.ts';
 import { shardOf } from './hash.ts';
-import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard, type WireJob } from './protocol.ts';
+import { decodeFromShard, encode, PART_ITEMS, type FromShard, type Routed, type ShardStats, type ToShard, type WireJob } from './protocol.ts';
 import type { ShardWorkerData } from './shard-worker.ts';
 
 interface Pending {
@@ -51,7 +51,8 @@ const shardModule = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts
 
 /**
  * Main-thread side of the actor runtime: hashes actor keys to shards (worker
- * threads), batches messages to each shard once per turn, and resolves each
+ * threads), batches messages to each shard once per turn (a burst in parts of
+ * PART_ITEMS, sent as each fills), and resolves each
  * ingress call when its shard acknowledges it. A shard with too many
  * unacknowledged messages makes new callers wait: memory stays bounded.
  */
@@ -207,10 +208,9 @@ export class ShardRouter {
   /** Its admission already counts this message. */
   private enqueue(shard: Shard, index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
     const seq = ++this.seq;
-    // A job's worth goes at once, window or not, without waiting for the end of
-    // this turn: a burst reaches the shards in parts, and the first part is
-    // stepped and stored while the rest is still coming in.
-    if (shard.batch.push([seq, key, origin, env]) >= this.opts.data.batchMaxItems) this.sendBatch(shard, performance.now());
+    // A full part goes at once, window or not, without waiting for the end of
+    // this turn: the shard steps and stores it while the rest is still coming in.
+    if (shard.batch.push([seq, key, origin, env]) >= PART_ITEMS) this.sendBatch(shard, performance.now());
     else this.scheduleFlush();
     return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, env, at, resolve }));
   }

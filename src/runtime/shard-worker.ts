@@ -16,7 +16,7 @@ import { connectRedis } from '../state/redis.ts';
 import { SnapshotStore } from '../state/snapshots.ts';
 import { ActorHost } from './actor-host.ts';
 import type { OutboundItem } from '../delivery/items.ts';
-import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard, type WireJob } from './protocol.ts';
+import { decodeToShard, encode, PART_ITEMS, type Ack, type FromShard, type Routed, type ToShard, type WireJob } from './protocol.ts';
 
 export interface ShardWorkerData {
   shard: number;
@@ -217,11 +217,12 @@ const sweep = setInterval(() => {
 sweep.unref();
 
 /**
- * Messages from the main thread, taken in arrival order, at most a job's
- * worth of items per turn: of a backlog (a burst, or batches that queued
- * while this thread was busy) the first part's commit goes to Redis, and
- * Redis' answers are read, while the rest is stepped, instead of the whole
- * backlog waiting for one commit at its end.
+ * Messages from the main thread, taken in arrival order, at most PART_ITEMS
+ * items per turn: of a backlog (a burst, or batches that queued while this
+ * thread was busy) the first part's commit goes to Redis, and Redis' answers
+ * are read, while the rest is stepped, instead of the whole backlog waiting
+ * for one commit at its end. A throw while stepping ends the worker (the
+ * router restarts it and refuses its unacknowledged messages as retryable).
  */
 const inbox: ToShard[] = [];
 /** Items of `inbox[0]` already stepped, when it is a batch. */
@@ -230,7 +231,7 @@ let pumpScheduled = false;
 
 function pump(): void {
   pumpScheduled = false;
-  let budget = data.batchMaxItems;
+  let budget = PART_ITEMS;
   while (inbox.length > 0 && budget > 0) {
     const msg = inbox[0] as ToShard;
     if (msg.k !== 'batch') {

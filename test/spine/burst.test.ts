@@ -20,8 +20,8 @@ describe('a burst into one shard', () => {
     for (let i = 0; i < BURST; i++) acks.push(ctx.t.hub.ingest(im(`b-${i}`, from, to)));
     const outcomes = await Promise.all(acks);
     expect(outcomes.every((a) => a.outcome === 'accepted')).toBe(true);
-    // Sent in one turn, the burst used to be stepped whole and stored by one commit. Now the
-    // first job's worth is committed at once, and the rest while (and after) it is in flight.
+    // Sent in one turn, the burst used to be stepped whole and stored by one commit. Now its
+    // first part (PART_ITEMS) is committed at once, and the rest while (and after) it is in flight.
     const commits = ((await ctx.t.hub.shards.stats())[0]?.commits ?? NaN) - commitsBefore;
     expect(commits).toBeGreaterThanOrEqual(2);
     expect(commits).toBeLessThanOrEqual(BURST / JOB);

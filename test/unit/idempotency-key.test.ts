@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { idempotencyKey } from '../../src/delivery/items.ts';
 import { addr, alice, bob, sample } from './fixtures.ts';
 
+/** The key of `sample('im')` (teams:alice-aad-id, msg-1, xmpp:bob@partner.example). */
+const PINNED = 'y0SVuGoThs-zZVPRcSFyUU';
+
 describe('idempotencyKey', () => {
   it('is the same for every redelivery of an envelope to its recipient, whatever else changes', () => {
     const a = sample('im', { id: 'm-1' });
@@ -25,11 +28,13 @@ describe('idempotencyKey', () => {
     const triples = [
       sample('im', { from: addr('teams', 'a>b', 'x.example'), id: 'c', to: addr('xmpp', 'd', 'y.example') }),
       sample('im', { from: addr('teams', 'a', 'x.example'), id: 'b>c', to: addr('xmpp', 'd', 'y.example') }),
-      // Nor by digits that look like the length prefixes.
-      sample('im', { from: addr('teams', 'a', 'x.example'), id: '12:bc', to: addr('xmpp', 'd', 'y.example') }),
-      sample('im', { from: addr('teams', 'a12', 'x.example'), id: 'bc', to: addr('xmpp', 'd', 'y.example') }),
     ];
     expect(new Set(triples.map(idempotencyKey)).size).toBe(triples.length);
+  });
+
+  it('stays what it is: the delivered marks in Redis are found by it', () => {
+    // Changing the encoding orphans every stored mark: a late resend of a delivered message would go out again.
+    expect(idempotencyKey(sample('im'))).toBe(PINNED);
   });
 
   it('is 22 URL-safe characters however long the addresses and the id are', () => {
