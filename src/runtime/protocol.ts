@@ -7,14 +7,6 @@ import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
 import type { OutboundItem } from '../delivery/items.ts';
 
-/**
- * Items the router sends a shard at once, mid-turn, and a shard steps per turn
- * of its event loop: a burst reaches the shard, and is committed, in parts of
- * this size. Large enough that a part's postMessage and commit cost little
- * per message; independent of the job size (`delivery.batchMaxItems`).
- */
-export const PART_ITEMS = 500;
-
 /** One message routed to an actor: [sequence, actor key, origin, envelope]. */
 export type Routed = [seq: number, key: string, origin: Origin, env: Envelope];
 /** The answer for one routed message: [sequence, outcome, error or null]. */
@@ -29,7 +21,7 @@ export interface ShardStats {
   restarts: number;
   passivated: number;
   flushesInFlight: number;
-  /** Commits started for stepped messages (their jobs and states); the sweep's state-only writes are not counted. */
+  /** Commits started for stepped messages (their jobs and states; the sweep's state-only writes are not counted): processed ÷ commits is the mean commit size. */
   commits: number;
 }
 

@@ -9,7 +9,7 @@ import type { PolicySnapshot } from '../core/policy.ts';
 import type { CommittedJob } from '../delivery/outbox.ts';
 import { Admission } from './admission.ts';
 import { shardOf } from './hash.ts';
-import { decodeFromShard, encode, PART_ITEMS, type FromShard, type Routed, type ShardStats, type ToShard, type WireJob } from './protocol.ts';
+import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard, type WireJob } from './protocol.ts';
 import type { ShardWorkerData } from './shard-worker.ts';
 
 interface Pending {
@@ -46,13 +46,14 @@ export interface RouterOptions {
   onAck(outcome: IngestOutcome, ms: number): void;
 }
 
+/** A batch this large goes to its shard at once, window or not. */
+const FULL_BATCH = 1_000;
 const workerEntry = new URL('./worker-entry.mjs', import.meta.url);
 const shardModule = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href;
 
 /**
  * Main-thread side of the actor runtime: hashes actor keys to shards (worker
- * threads), batches messages to each shard once per turn (a burst in parts of
- * PART_ITEMS, sent as each fills), and resolves each
+ * threads), batches messages to each shard once per turn, and resolves each
  * ingress call when its shard acknowledges it. A shard with too many
  * unacknowledged messages makes new callers wait: memory stays bounded.
  */
@@ -208,10 +209,8 @@ export class ShardRouter {
   /** Its admission already counts this message. */
   private enqueue(shard: Shard, index: number, key: string, origin: Origin, env: Envelope, at: number): Promise<IngestAck> {
     const seq = ++this.seq;
-    // A full part goes at once, window or not, without waiting for the end of
-    // this turn: the shard steps and stores it while the rest is still coming in.
-    if (shard.batch.push([seq, key, origin, env]) >= PART_ITEMS) this.sendBatch(shard, performance.now());
-    else this.scheduleFlush();
+    shard.batch.push([seq, key, origin, env]);
+    this.scheduleFlush();
     return new Promise<IngestAck>((resolve) => this.pending.set(seq, { id: env.id, shard: index, env, at, resolve }));
   }
 
@@ -233,11 +232,14 @@ export class ShardRouter {
     for (const shard of this.shards) {
       if (shard.batch.length === 0) continue;
       const early = shard.lastSentAt + this.opts.sendWindowMs - now;
-      if (early > 0) {
+      if (early > 0 && shard.batch.length < FULL_BATCH) {
         wait = Math.min(wait, early);
         continue;
       }
-      this.sendBatch(shard, now);
+      shard.lastSentAt = now;
+      const items = shard.batch;
+      shard.batch = [];
+      this.send(shard, { k: 'batch', items });
     }
     if (wait !== Number.POSITIVE_INFINITY && !this.windowTimer) {
       this.windowTimer = setTimeout(() => {
@@ -245,13 +247,6 @@ export class ShardRouter {
         this.flushBatches();
       }, Math.ceil(wait));
     }
-  }
-
-  private sendBatch(shard: Shard, now: number): void {
-    shard.lastSentAt = now;
-    const items = shard.batch;
-    shard.batch = [];
-    this.send(shard, { k: 'batch', items });
   }
 
   private send(shard: Shard, msg: ToShard): void {

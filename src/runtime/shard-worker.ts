@@ -16,7 +16,7 @@ import { connectRedis } from '../state/redis.ts';
 import { SnapshotStore } from '../state/snapshots.ts';
 import { ActorHost } from './actor-host.ts';
 import type { OutboundItem } from '../delivery/items.ts';
-import { decodeToShard, encode, PART_ITEMS, type Ack, type FromShard, type Routed, type ToShard, type WireJob } from './protocol.ts';
+import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard, type WireJob } from './protocol.ts';
 
 export interface ShardWorkerData {
   shard: number;
@@ -216,51 +216,13 @@ const sweep = setInterval(() => {
 }, data.passivateSweepMs);
 sweep.unref();
 
-/**
- * Messages from the main thread, taken in arrival order, at most PART_ITEMS
- * items per turn: of a backlog (a burst, or batches that queued while this
- * thread was busy) the first part's commit goes to Redis, and Redis' answers
- * are read, while the rest is stepped, instead of the whole backlog waiting
- * for one commit at its end. A throw while stepping ends the worker (the
- * router restarts it and refuses its unacknowledged messages as retryable).
- */
-const inbox: ToShard[] = [];
-/** Items of `inbox[0]` already stepped, when it is a batch. */
-let stepped = 0;
-let pumpScheduled = false;
-
-function pump(): void {
-  pumpScheduled = false;
-  let budget = PART_ITEMS;
-  while (inbox.length > 0 && budget > 0) {
-    const msg = inbox[0] as ToShard;
-    if (msg.k !== 'batch') {
-      inbox.shift();
-      handle(msg).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
-      continue;
-    }
-    const end = Math.min(msg.items.length, stepped + budget);
-    const ctx = context();
-    for (let i = stepped; i < end; i++) host.receive(msg.items[i] as Routed, ctx);
-    budget -= end - stepped;
-    if (end < msg.items.length) stepped = end;
-    else {
-      inbox.shift();
-      stepped = 0;
-    }
-  }
-  if (inbox.length > 0) schedulePump();
-}
-
-function schedulePump(): void {
-  if (pumpScheduled) return;
-  pumpScheduled = true;
-  // After the flush the slice just stepped scheduled: its commit starts first.
-  setImmediate(pump);
-}
-
-async function handle(msg: Exclude<ToShard, { k: 'batch' }>): Promise<void> {
+async function handle(msg: ToShard): Promise<void> {
   switch (msg.k) {
+    case 'batch': {
+      const ctx = context();
+      for (const item of msg.items) host.receive(item, ctx);
+      return;
+    }
     case 'policy':
       policy = new CompiledPolicy(msg.snapshot, localDomains);
       return;
@@ -311,9 +273,7 @@ async function handle(msg: Exclude<ToShard, { k: 'batch' }>): Promise<void> {
 }
 
 port.on('message', (buf: Uint8Array) => {
-  inbox.push(decodeToShard(buf));
-  // Never stepped here: every message waiting on the port is taken in one go, and a burst would be stepped whole.
-  schedulePump();
+  handle(decodeToShard(buf)).catch((err: unknown) => post({ k: 'fatal', message: errorInfo(err).message }));
 });
 redis.on('error', (err) => console.error(`shard ${data.shard}: redis: ${err.message}`));
 commits.on('error', () => undefined);
