@@ -195,8 +195,9 @@ export class ShardRouter {
       const shard = this.shards[index] as Shard;
       if (shard.admission.tryEnter()) return this.enqueue(shard, index, key, origin, env, at);
       // Waiting callers are bounded too: beyond them the sender is asked to come back.
-      const granted = await (shard.admission.wait() ?? Promise.resolve(undefined));
-      if (granted === undefined) return this.refuse(env, at, 'OVERLOADED', 'too many messages waiting');
+      const turn = shard.admission.wait();
+      if (!turn) return this.refuse(env, at, 'OVERLOADED', 'too many messages waiting');
+      const granted = await turn;
       if (this.stopping || this.shards[index] !== shard) {
         if (granted) shard.admission.leave();
         if (this.stopping) return this.refuse(env, at, 'SHUTTING_DOWN');
