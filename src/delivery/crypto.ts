@@ -16,11 +16,13 @@ export class ContentCipher {
     this.key = key;
   }
 
-  seal(plain: Uint8Array, aad: string): Buffer {
+  /** `plain` may come in parts: they are sealed as their concatenation. */
+  seal(plain: Uint8Array | readonly Uint8Array[], aad: string): Buffer {
     const iv = randomBytes(IV_BYTES);
     const c = createCipheriv('aes-256-gcm', this.key, iv);
     c.setAAD(Buffer.from(aad));
-    const body = Buffer.concat([c.update(plain), c.final()]);
+    const parts = plain instanceof Uint8Array ? [plain] : plain;
+    const body = Buffer.concat([...parts.map((p) => c.update(p)), c.final()]);
     return Buffer.concat([Buffer.of(VERSION), iv, c.getAuthTag(), body]);
   }
 

@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 import { addressKey } from '../core/address.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { ContentCipher } from './crypto.ts';
+import { PackedRun, runPacker } from './packed-items.ts';
 
 /** One envelope on its way to a connector. */
 export interface OutboundItem {
@@ -19,13 +20,8 @@ export interface JobPayload {
   c: string;
 }
 
+/** Reads what every writer so far stored: an array of items, as records or as plain maps. */
 const packr = new Packr({ useRecords: true, mapsAsObjects: true, moreTypes: false });
-/**
- * Records pay off only over many items: a few items pack and unpack faster as
- * plain maps (the same unpacker reads both).
- */
-const plain = new Packr({ useRecords: false, moreTypes: false });
-const RECORDS_FROM = 16;
 
 /**
  * Sender, id and recipient, digested: an id chosen by one sender cannot
@@ -45,9 +41,15 @@ export function queueName(connector: string): string {
   return `deliver-${connector}`;
 }
 
+/** A run of packed items as one job's payload. */
+export function sealRun(run: PackedRun, cipher: ContentCipher, queue: string): JobPayload {
+  return { v: 1, n: run.count, c: cipher.seal(run.parts(), queue).toString('base64') };
+}
+
 export function sealItems(items: readonly OutboundItem[], cipher: ContentCipher, queue: string): JobPayload {
-  const packed = (items.length < RECORDS_FROM ? plain : packr).pack(items);
-  return { v: 1, n: items.length, c: cipher.seal(packed, queue).toString('base64') };
+  const run = new PackedRun(runPacker());
+  for (const item of items) run.add(item);
+  return sealRun(run, cipher, queue);
 }
 
 export function openItems(payload: JobPayload, cipher: ContentCipher, queue: string): OutboundItem[] {

@@ -1,19 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Packr } from 'msgpackr';
+import type { Envelope } from '../core/envelope.ts';
 import type { RedisScript } from '../state/script.ts';
 import { commitScript } from './commit-script.ts';
 import type { ContentCipher } from './crypto.ts';
 import { markKey } from './idempotency.ts';
-import { queueName, sealItems, type JobPayload, type OutboundItem } from './items.ts';
+import { queueName, sealRun, type JobPayload, type OutboundItem } from './items.ts';
+import { PackedRun, runPacker, type HeldItem } from './packed-items.ts';
 
-export type OutboxBatch = Map<string, OutboundItem[]>;
+/** One connector's items of a turn, in runs of at most a job's worth. */
+export type OutboxBatch = Map<string, PackedRun[]>;
 
 /**
  * A job just stored, with its items, for the fast path: [connector, job id,
  * items, keys of its items already marked delivered when it was stored].
  */
-export type CommittedJob = [connector: string, jobId: string, items: OutboundItem[], marked: string[]];
+export type CommittedJob = [connector: string, jobId: string, items: HeldItem[], marked: string[]];
 
 /** An actor state to store with a batch: [key, stored bytes]. */
 export type StateWrite = readonly [key: string, value: Buffer];
@@ -59,6 +63,7 @@ class JobCallRecorder {
  */
 export class Outbox {
   private readonly queues = new Map<string, Queue>();
+  private readonly packers = new Map<string, Packr>();
   private pending: OutboxBatch = new Map();
   private count = 0;
   private readonly idPrefix = `o${randomBytes(6).toString('hex')}.`;
@@ -89,14 +94,30 @@ export class Outbox {
     return this.count;
   }
 
-  add(connector: string, item: OutboundItem): void {
-    let list = this.pending.get(connector);
-    if (!list) {
-      list = [];
-      this.pending.set(connector, list);
+  /** Packs `item` now; keeps its key, chat and `ref` (by default its envelope) for the committed job. */
+  add(connector: string, item: OutboundItem, ref: Envelope | number = item.env): void {
+    let runs = this.pending.get(connector);
+    if (!runs) {
+      runs = [];
+      this.pending.set(connector, runs);
     }
-    list.push(item);
+    let run = runs[runs.length - 1];
+    if (!run || run.count >= this.batchMaxItems) {
+      run = new PackedRun(this.packer(connector));
+      runs.push(run);
+    }
+    run.add(item, ref);
     this.count++;
+  }
+
+  /** Each connector's packer: its runs follow one another. */
+  private packer(connector: string): Packr {
+    let p = this.packers.get(connector);
+    if (!p) {
+      p = runPacker();
+      this.packers.set(connector, p);
+    }
+    return p;
   }
 
   take(): OutboxBatch {
@@ -119,15 +140,14 @@ export class Outbox {
   prepare(batch: OutboxBatch): PreparedBatch {
     const recorder = new JobCallRecorder();
     const prepared: PreparedBatch = { queues: [], script: undefined, calls: recorder.calls, committed: [] };
-    for (const [connector, items] of batch) {
+    for (const [connector, runs] of batch) {
       const name = queueName(connector);
       const queue = this.queue(connector);
       prepared.queues.push(queue);
-      for (let i = 0; i < items.length; i += this.batchMaxItems) {
-        const chunk = items.slice(i, i + this.batchMaxItems);
+      for (const run of runs) {
         const jobId = this.nextJobId();
-        this.record(recorder, queue, sealItems(chunk, this.cipher, name), jobId);
-        prepared.committed.push([connector, jobId, chunk, []]);
+        this.record(recorder, queue, sealRun(run, this.cipher, name), jobId);
+        prepared.committed.push([connector, jobId, run.held, []]);
       }
     }
     prepared.script = recorder.script;
@@ -161,7 +181,7 @@ export class Outbox {
     // The fast path's idempotency check, read in the same call.
     let markCount = 0;
     for (const [, , items] of prepared.committed) {
-      for (const item of items) keys.push(markKey(this.prefix, item.key));
+      for (const [key] of items) keys.push(markKey(this.prefix, key));
       markCount += items.length;
     }
     const header = [markers.length, prepared.calls.length, keysPerJob, argsPerJob, ttlSeconds, markCount].map(String);
@@ -169,7 +189,7 @@ export class Outbox {
     let i = 0;
     for (const job of prepared.committed) {
       const marked: string[] = [];
-      for (const item of job[2]) if (marks[i++] !== null) marked.push(item.key);
+      for (const [key] of job[2]) if (marks[i++] !== null) marked.push(key);
       job[3] = marked;
     }
     return prepared.committed;

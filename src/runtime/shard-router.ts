@@ -6,10 +6,9 @@ import type { Envelope } from '../core/envelope.ts';
 import { ParleyError } from '../core/errors.ts';
 import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
-import type { CommittedJob } from '../delivery/outbox.ts';
 import { Admission } from './admission.ts';
 import { shardOf } from './hash.ts';
-import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard, type WireJob } from './protocol.ts';
+import { decodeFromShard, encode, type FromShard, type Routed, type ShardStats, type ToShard, type ReadyJob, type WireJob } from './protocol.ts';
 import type { ShardWorkerData } from './shard-worker.ts';
 
 interface Pending {
@@ -41,7 +40,7 @@ export interface RouterOptions {
   log: Logger;
   onMetadata(events: MetadataEvent[]): void;
   /** Jobs a shard has just stored, for the delivery fast path. */
-  onCommitted(jobs: CommittedJob[]): void;
+  onCommitted(jobs: ReadyJob[]): void;
   /** Every answer to a submitted message, with the milliseconds it took. */
   onAck(outcome: IngestOutcome, ms: number): void;
 }
@@ -156,10 +155,10 @@ export class ShardRouter {
   }
 
   /** A job whose envelope cannot be found is left to the queue's consumer (it is stored). */
-  private unwire(jobs: WireJob[]): CommittedJob[] {
-    const out: CommittedJob[] = [];
+  private unwire(jobs: WireJob[]): ReadyJob[] {
+    const out: ReadyJob[] = [];
     for (const [connector, jobId, items, marked] of jobs) {
-      const full: CommittedJob[2] = [];
+      const full: ReadyJob[2] = [];
       for (const [key, chat, env] of items) {
         const resolved = typeof env === 'number' ? this.pending.get(env)?.env : env;
         if (!resolved) break;

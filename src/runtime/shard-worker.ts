@@ -15,8 +15,7 @@ import { Outbox, type CommittedJob, type OutboxBatch } from '../delivery/outbox.
 import { connectRedis } from '../state/redis.ts';
 import { SnapshotStore } from '../state/snapshots.ts';
 import { ActorHost } from './actor-host.ts';
-import type { OutboundItem } from '../delivery/items.ts';
-import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard, type WireJob } from './protocol.ts';
+import { decodeToShard, encode, type Ack, type FromShard, type Routed, type ToShard } from './protocol.ts';
 
 export interface ShardWorkerData {
   shard: number;
@@ -54,8 +53,6 @@ const snapshots = new SnapshotStore(redis, data.prefix, data.snapshotTtlSeconds,
 const commits = connectRedis(data.redisUrl, `parley-shard-${data.shard}-commits`);
 const outbox = new Outbox(redis, commits, data.prefix, new ContentCipher(Buffer.from(data.contentKey)), data.batchMaxItems, data.fastPathDelayMs);
 
-/** Outbox items that forward their routed envelope unchanged, with its sequence number. */
-const forwards = new WeakMap<OutboundItem, number>();
 let acks: Ack[] = [];
 let meta: MetadataEvent[] = [];
 let flushScheduled = false;
@@ -98,9 +95,8 @@ function onStep(item: Routed, result: StepResult<unknown>): void {
       }
       continue;
     }
-    const out: OutboundItem = { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env };
-    if (effect.env === item[3]) forwards.set(out, item[0]);
-    outbox.add(connector, out);
+    // An envelope forwarded unchanged goes back to the main thread as its sequence number: that one still has it.
+    outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env }, effect.env === item[3] ? item[0] : effect.env);
   }
   acks.push([item[0], outcome, error]);
   scheduleFlush();
@@ -129,11 +125,6 @@ function scheduleFlush(): void {
 
 /** Beyond this many changed states, they are written after the jobs, in pipelines of their own. */
 const STATES_WITH_JOBS = 5_000;
-
-/** Jobs for the fast path, sending back only the sequence number of an envelope the main thread has. */
-function wire(jobs: readonly CommittedJob[]): WireJob[] {
-  return jobs.map(([connector, jobId, items, marked]) => [connector, jobId, items.map((i) => [i.key, i.chat, forwards.get(i) ?? i.env]), marked]);
-}
 
 async function commit(batch: OutboxBatch, dirty: Array<[string, unknown]>): Promise<CommittedJob[]> {
   const withJobs = batch.size > 0 && dirty.length <= STATES_WITH_JOBS;
@@ -186,7 +177,7 @@ function flush(): void {
   commitsStarted++;
   void commit(batch, dirty).then((jobs) => {
     flushesInFlight--;
-    post({ k: 'acks', acks: myAcks, meta: myMeta, jobs: wire(jobs) });
+    post({ k: 'acks', acks: myAcks, meta: myMeta, jobs });
     if (acks.length > 0 || outbox.size > 0) scheduleFlush();
   });
 }

@@ -68,7 +68,7 @@ describe('outbox commit (one script call per commit)', () => {
 
     // Seven items in jobs of at most three, in order.
     expect(jobs.map(([, , chunk]) => chunk.length)).toEqual([3, 3, 1]);
-    expect(jobs.flatMap(([, , chunk]) => chunk.map((i) => i.env.id))).toEqual(list.map((i) => i.env.id));
+    expect(jobs.flatMap(([, , chunk]) => chunk.map(([, , env]) => (typeof env === 'number' ? env : env.id)))).toEqual(list.map((i) => i.env.id));
     expect(jobs.map(([, , , marked]) => marked)).toEqual([[], [list[4]?.key], []]);
     expect(await admin.getBuffer(`${p}:actor:x`)).toEqual(Buffer.from('state-x'));
     expect(await admin.ttl(`${p}:actor:x`)).toBeGreaterThan(50);
@@ -80,7 +80,7 @@ describe('outbox commit (one script call per commit)', () => {
         expect(job?.name).toBe('deliver');
         expect(job?.opts.delay).toBe(5_000);
         expect(job?.opts.removeOnComplete).toBe(true);
-        expect(openItems(job?.data as JobPayload, cipher, queueName('loopback')).map((i) => i.key)).toEqual(chunk.map((i) => i.key));
+        expect(openItems(job?.data as JobPayload, cipher, queueName('loopback')).map((i) => i.key)).toEqual(chunk.map(([key]) => key));
       }
     });
   });
