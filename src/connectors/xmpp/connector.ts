@@ -197,7 +197,10 @@ export class XmppConnector implements Connector {
         if (!this.roomsLink?.online) await this.roomsLink?.waitOnline(this.cfg.offlineWaitMs);
         await this.rooms.deliver(roomItems);
       }
-      await Promise.all([this.state.storePresence(presence), fragment ? link.write(fragment) : undefined]);
+      const writing = fragment ? link.write(fragment) : undefined;
+      // Not kept while the server's confirmation is awaited (see XmppLink.write).
+      fragment = '';
+      await Promise.all([this.state.storePresence(presence), writing]);
       this.counts.stanzasOut += items.length;
       this.counts.deliverCalls++;
       return items.map(() => DELIVERED);

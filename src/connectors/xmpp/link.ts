@@ -110,15 +110,22 @@ export class ComponentLink {
    * write, so a write is confirmed as soon as the server has worked through
    * it, whatever is written after it: writes pipeline, and the server always
    * has the next one queued while an earlier one is confirmed.
+   *
+   * The text is encoded at once and not kept: under load the confirmation
+   * takes a few hundred milliseconds, and the stanzas' strings (each built
+   * of many pieces) would live through young-generation GCs meanwhile.
    */
-  async write(fragment: string): Promise<void> {
+  write(fragment: string): Promise<void> {
     const e = this.entity;
-    if (!e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected');
+    if (!e || !this.online) return Promise.reject(new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected'));
     if (!this.opts.barrierDomain) return e.write(fragment);
-    const at = performance.now();
     const id = `parley-ping-${++this.pingSeq}`;
-    // Encoded once here (the socket would do it anyway): the window counts bytes, not characters.
-    const bytes = Buffer.from(fragment + this.pingStanza(id), 'utf8');
+    // The window counts bytes, not characters (and the socket would encode them anyway).
+    return this.writeConfirmed(e, id, Buffer.from(fragment + this.pingStanza(id), 'utf8'));
+  }
+
+  private async writeConfirmed(e: Component, id: string, bytes: Buffer): Promise<void> {
+    const at = performance.now();
     await this.window.acquire(bytes.length);
     let sentAt: number | undefined;
     try {
