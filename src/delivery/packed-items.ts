@@ -9,13 +9,20 @@ import type { OutboundItem } from './items.ts';
  */
 export type HeldItem = [key: string, chat: string, ref: Envelope | number];
 
-const INITIAL_BYTES = 16 * 1024;
+/** Small enough to come from Node's buffer pool: at low load a run holds an item or two. */
+const INITIAL_BYTES = 2 * 1024;
 /** MessagePack's array 32 header: 0xdd, then the count as a big-endian uint32. */
 const ARRAY32 = 0xdd;
 
-/** A packer for runs: records whose shapes are defined where first used within the run (msgpackr's sequential mode). */
+/**
+ * A packer for runs: records whose shapes are defined where first used
+ * within the run (msgpackr's sequential mode). Sequential mode would keep
+ * only 32 shapes a run (it counts as sharing structures); with 64, as when
+ * msgpackr packs an array at once, a run of many kinds of envelope stays as
+ * small.
+ */
 export function runPacker(): Packr {
-  return new Packr({ useRecords: true, sequential: true, mapsAsObjects: true, moreTypes: false });
+  return new Packr({ useRecords: true, sequential: true, mapsAsObjects: true, moreTypes: false, maxOwnStructures: 64 });
 }
 
 /**
@@ -26,10 +33,10 @@ export function runPacker(): Packr {
  * run keeps their bytes (outside the JS heap) and a few strings per item.
  *
  * The packer starts afresh with each run and defines each record shape
- * where the run first uses it, so a run's header and bytes are exactly
- * what msgpackr packs for the array of its items at once: the same size,
- * read by the same unpacker (`openItems`). A packer serves one run at a
- * time.
+ * where the run first uses it, so the items' bytes are exactly what
+ * msgpackr packs for the array of them at once (the array header is 5
+ * bytes here, 1–3 there), read by the same unpacker (`openItems`). A packer
+ * serves one run at a time.
  */
 export class PackedRun {
   private buf = Buffer.allocUnsafe(INITIAL_BYTES);
@@ -44,8 +51,16 @@ export class PackedRun {
     return this.held.length;
   }
 
+  /** Throws if `item` cannot be packed; the run is then as it was, and takes further items. */
   add(item: OutboundItem, ref: Envelope | number = item.env): void {
-    const bytes = this.packr.pack(item);
+    let bytes: Buffer;
+    try {
+      bytes = this.packr.pack(item);
+    } catch (err) {
+      // msgpackr may have taken a new shape's id before failing: later items must define it again.
+      this.packr.clearSharedData();
+      throw err;
+    }
     if (this.used + bytes.length > this.buf.length) this.grow(this.used + bytes.length);
     // msgpackr writes its next pack over these bytes: copied now.
     bytes.copy(this.buf, this.used);

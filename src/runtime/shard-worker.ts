@@ -95,8 +95,19 @@ function onStep(item: Routed, result: StepResult<unknown>): void {
       }
       continue;
     }
-    // An envelope forwarded unchanged goes back to the main thread as its sequence number: that one still has it.
-    outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env }, effect.env === item[3] ? item[0] : effect.env);
+    try {
+      // An envelope forwarded unchanged goes back to the main thread as its sequence number: that one still has it.
+      outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env }, effect.env === item[3] ? item[0] : effect.env);
+    } catch (err) {
+      // Not a valid envelope's fault (those always pack): a bug, reported like an undeliverable one, never silent.
+      console.error(`shard ${data.shard}: an outbound ${effect.env.type} of ${item[1]} could not be packed: ${String(err)}`);
+      const e = new ParleyError('ACTOR_FAILED', `outbound ${effect.env.type} could not be stored`).toInfo();
+      meta.push(metadataFor(effect.env, effect.chatId, 'failed', e.code, metaCtx));
+      if (effect.env === item[3]) {
+        outcome = 'rejected';
+        error = e;
+      }
+    }
   }
   acks.push([item[0], outcome, error]);
   scheduleFlush();

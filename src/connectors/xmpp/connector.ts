@@ -198,7 +198,7 @@ export class XmppConnector implements Connector {
         await this.rooms.deliver(roomItems);
       }
       const writing = fragment ? link.write(fragment) : undefined;
-      // Not kept while the server's confirmation is awaited (see XmppLink.write).
+      // Not kept while the server's confirmation is awaited (see ComponentLink.write).
       fragment = '';
       await Promise.all([this.state.storePresence(presence), writing]);
       this.counts.stanzasOut += items.length;

@@ -116,12 +116,17 @@ export class ComponentLink {
    * of many pieces) would live through young-generation GCs meanwhile.
    */
   write(fragment: string): Promise<void> {
-    const e = this.entity;
-    if (!e || !this.online) return Promise.reject(new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected'));
-    if (!this.opts.barrierDomain) return e.write(fragment);
-    const id = `parley-ping-${++this.pingSeq}`;
-    // The window counts bytes, not characters (and the socket would encode them anyway).
-    return this.writeConfirmed(e, id, Buffer.from(fragment + this.pingStanza(id), 'utf8'));
+    try {
+      const e = this.entity;
+      if (!e || !this.online) throw new ParleyError('DELIVERY_UNAVAILABLE', 'XMPP server not connected');
+      if (!this.opts.barrierDomain) return e.write(fragment);
+      const id = `parley-ping-${++this.pingSeq}`;
+      // The window counts bytes, not characters (and the socket would encode them anyway).
+      return this.writeConfirmed(e, id, Buffer.from(fragment + this.pingStanza(id), 'utf8'));
+    } catch (err) {
+      // As from an async function: callers see a rejection, never a throw.
+      return Promise.reject(err as Error);
+    }
   }
 
   private async writeConfirmed(e: Component, id: string, bytes: Buffer): Promise<void> {
