@@ -68,7 +68,7 @@ export class PackedRun {
     this.held.push([item.key, item.chat, ref]);
   }
 
-  /** The run as one MessagePack array: a header and a view of the items' bytes (valid until the next `add`). */
+  /** The run as one MessagePack array: a header, and a view of the items' bytes as they are now. */
   parts(): [header: Buffer, body: Buffer] {
     const header = Buffer.allocUnsafe(5);
     header[0] = ARRAY32;
