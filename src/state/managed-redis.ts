@@ -16,6 +16,12 @@ export interface ManagedRedisOptions {
   log?: Logger;
   /** Restart the server if it dies while Parley runs. */
   supervise?: boolean;
+  /**
+   * Kill the server when this process exits, however it exits (a test's or
+   * a benchmark's throwaway server). Parley's own server is left running
+   * instead and adopted by the next start.
+   */
+  dieWithProcess?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -111,6 +117,11 @@ export class ManagedRedis {
     ];
     const child = spawn(this.opts.binary, args, { stdio: 'ignore' });
     this.child = child;
+    if (this.opts.dieWithProcess) {
+      const reap = (): void => void child.kill('SIGKILL');
+      process.once('exit', reap);
+      child.once('exit', () => process.removeListener('exit', reap));
+    }
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = undefined;
@@ -129,7 +140,7 @@ export class ManagedRedis {
   /** A server in a fresh temp dir on a free port (tests, benchmarks); `stop` removes the dir. */
   static async temporary(binary = 'redis-server'): Promise<ManagedRedis> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-redis-'));
-    const m = await ManagedRedis.start({ binary, dir, port: 0 });
+    const m = await ManagedRedis.start({ binary, dir, port: 0, dieWithProcess: true });
     m.removeDirOnStop = true;
     return m;
   }

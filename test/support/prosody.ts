@@ -137,6 +137,10 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
     const [cmd = 'prosody', ...args] = [...opts.wrap, 'prosody', '--config', cfg, '-F'];
     const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, detached: opts.ownSession });
     c.stderr?.on('data', (d: Buffer) => writeFileSync(path.join(dir, 'stderr.log'), d, { flag: 'a' }));
+    // Never outlives the test or benchmark process, however that ends (an uncaught error included).
+    const reap = (): void => void c.kill('SIGKILL');
+    process.once('exit', reap);
+    c.once('exit', () => process.removeListener('exit', reap));
     child = c;
     const startMs = opts.wrap.length > 0 ? 120_000 : 15_000;
     await waitForPort(c2sPort, c, logFile, startMs);
