@@ -7,7 +7,6 @@ import type { MetadataEvent } from '../core/metadata.ts';
 import type { PolicySnapshot } from '../core/policy.ts';
 import type { OutboundItem } from '../delivery/items.ts';
 import type { CommittedJob } from '../delivery/outbox.ts';
-import type { HeldItem } from '../delivery/packed-items.ts';
 
 /** One message routed to an actor: [sequence, actor key, origin, envelope]. */
 export type Routed = [seq: number, key: string, origin: Origin, env: Envelope];
@@ -28,12 +27,11 @@ export interface ShardStats {
 }
 
 /**
- * A stored job's item on its way back for the fast path: its envelope, or the
- * sequence number of the routed message whose envelope it forwards unchanged
- * (the main thread still has that one).
+ * A job just stored: [connector, job id, items, keys of its items already
+ * marked delivered]. An item carries its envelope, or the sequence number of
+ * the routed message whose envelope it forwards unchanged (the main thread
+ * still has that one).
  */
-export type WireItem = HeldItem;
-/** A job just stored: [connector, job id, items, keys of its items already marked delivered]. */
 export type WireJob = CommittedJob;
 /** A stored job with its items whole again, for the fast path on the main thread. */
 export type ReadyJob = [connector: string, jobId: string, items: OutboundItem[], marked: string[]];

@@ -85,28 +85,25 @@ function onStep(item: Routed, result: StepResult<unknown>): void {
       meta.push(effect.event);
       continue;
     }
+    // An effect that cannot be stored is a failed row, and rejects the message when it is the message itself.
+    let failure: ErrorInfo | undefined;
     const connector = data.routes[effect.env.to.platform];
-    if (!connector) {
-      const e = new ParleyError('NO_CONNECTOR', `no connector for platform ${effect.env.to.platform}`).toInfo();
-      meta.push(metadataFor(effect.env, effect.chatId, 'failed', e.code, metaCtx));
-      if (effect.env === item[3]) {
-        outcome = 'rejected';
-        error = e;
+    if (!connector) failure = new ParleyError('NO_CONNECTOR', `no connector for platform ${effect.env.to.platform}`).toInfo();
+    else {
+      try {
+        // An envelope forwarded unchanged goes back to the main thread as its sequence number: that one still has it.
+        outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env }, effect.env === item[3] ? item[0] : effect.env);
+      } catch (err) {
+        // Not a valid envelope's fault (those always pack): a bug, never silent.
+        console.error(`shard ${data.shard}: an outbound ${effect.env.type} of ${item[1]} could not be packed: ${String(err)}`);
+        failure = new ParleyError('ACTOR_FAILED', `outbound ${effect.env.type} could not be stored`).toInfo();
       }
-      continue;
     }
-    try {
-      // An envelope forwarded unchanged goes back to the main thread as its sequence number: that one still has it.
-      outbox.add(connector, { key: idempotencyKey(effect.env), chat: effect.chatId, env: effect.env }, effect.env === item[3] ? item[0] : effect.env);
-    } catch (err) {
-      // Not a valid envelope's fault (those always pack): a bug, reported like an undeliverable one, never silent.
-      console.error(`shard ${data.shard}: an outbound ${effect.env.type} of ${item[1]} could not be packed: ${String(err)}`);
-      const e = new ParleyError('ACTOR_FAILED', `outbound ${effect.env.type} could not be stored`).toInfo();
-      meta.push(metadataFor(effect.env, effect.chatId, 'failed', e.code, metaCtx));
-      if (effect.env === item[3]) {
-        outcome = 'rejected';
-        error = e;
-      }
+    if (!failure) continue;
+    meta.push(metadataFor(effect.env, effect.chatId, 'failed', failure.code, metaCtx));
+    if (effect.env === item[3]) {
+      outcome = 'rejected';
+      error = failure;
     }
   }
   acks.push([item[0], outcome, error]);
