@@ -17,8 +17,8 @@
  * rounds; default N).
  *
  * The warm-up is as long as a counted run because a freshly started hub is
- * slower for its first seconds (its heap grows to its working size: small
- * young generation, old-generation limit raised by mark-compacts): after a
+ * slower for its first seconds (most likely its heap growing to its working
+ * size: the young generation grows, mark-compacts raise the old one): after a
  * 2,000-message warm-up the first round out was ~10% slower than the later
  * ones, after 30,000 it was not. Prosody, the other side of the ratio, is
  * warm too. The warm-up's rates are printed, as information.
