@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ADDRESS_ID_MAX, DOMAIN_MAX, DOMAIN_RE, NAME_MAX, PLATFORMS, TENANT_MAX } from './limits.ts';
+import { ADDRESS_ID_MAX, DOMAIN_MAX, DOMAIN_RE, isWellFormed, NAME_MAX, NOT_WELL_FORMED, PLATFORMS, TENANT_MAX } from './limits.ts';
 
 export { PLATFORMS };
 export type Platform = (typeof PLATFORMS)[number];
@@ -18,7 +18,7 @@ export const domainSchema = z
  */
 export const addressSchema = z.object({
   platform: z.enum(PLATFORMS),
-  id: z.string().min(1).max(ADDRESS_ID_MAX),
+  id: z.string().min(1).max(ADDRESS_ID_MAX).refine(isWellFormed, NOT_WELL_FORMED),
   domain: domainSchema,
   tenant: z.string().min(1).max(TENANT_MAX).optional(),
   name: z.string().max(NAME_MAX).optional(),

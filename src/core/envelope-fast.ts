@@ -4,6 +4,7 @@ import {
   DOMAIN_MAX,
   DOMAIN_RE,
   ID_MAX,
+  isWellFormed,
   MARKS,
   MAX_BLOCKS,
   MAX_INLINES,
@@ -49,7 +50,7 @@ export function isCanonicalEnvelope(input: unknown): input is Envelope {
       case 'type':
         break;
       case 'id':
-        if (!isString(v, 1, ID_MAX)) return false;
+        if (!isId(v, ID_MAX)) return false;
         base++;
         break;
       case 'ts':
@@ -63,7 +64,7 @@ export function isCanonicalEnvelope(input: unknown): input is Envelope {
         break;
       case 'chatId':
       case 'replyTo':
-        if (!isString(v, 1, ID_MAX)) return false;
+        if (!isId(v, ID_MAX)) return false;
         break;
       default: {
         const r = extra(k, v);
@@ -88,7 +89,7 @@ const imKey: KeyCheck = (k, v) => {
 };
 const typingKey: KeyCheck = (k, v) => (k === 'state' && TYPING.has(v) ? REQUIRED : NO);
 const receiptKey: KeyCheck = (k, v) => {
-  if (k === 'target') return isString(v, 1, ID_MAX) ? REQUIRED : NO;
+  if (k === 'target') return isId(v, ID_MAX) ? REQUIRED : NO;
   if (k === 'status') return RECEIPT.has(v) ? REQUIRED : NO;
   return NO;
 };
@@ -116,6 +117,11 @@ function isString(v: unknown, min: number, max: number): v is string {
   return typeof v === 'string' && v.length >= min && v.length <= max;
 }
 
+/** An identifier: it goes into keys, so a lone surrogate is refused (see isWellFormed). */
+function isId(v: unknown, max: number): v is string {
+  return isString(v, 1, max) && isWellFormed(v);
+}
+
 function isAddress(a: unknown): boolean {
   if (!isPlain(a)) return false;
   let required = 0;
@@ -126,7 +132,7 @@ function isAddress(a: unknown): boolean {
         if (!PLATFORM.has(v)) return false;
         break;
       case 'id':
-        if (!isString(v, 1, ADDRESS_ID_MAX)) return false;
+        if (!isId(v, ADDRESS_ID_MAX)) return false;
         break;
       case 'domain':
         if (!isDomain(v)) return false;

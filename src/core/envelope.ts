@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { addressSchema } from './address.ts';
 import { isCanonicalEnvelope } from './envelope-fast.ts';
 import { ERROR_CODES, EnvelopeError } from './errors.ts';
-import { ID_MAX, PRESENCE_SHOWS, PRESENCE_STATUS_MAX, RECEIPT_STATUSES, TYPING_STATES } from './limits.ts';
+import { ID_MAX, isWellFormed, NOT_WELL_FORMED, PRESENCE_SHOWS, PRESENCE_STATUS_MAX, RECEIPT_STATUSES, TYPING_STATES } from './limits.ts';
 import { richTextSchema } from './richtext.ts';
 
 export { PRESENCE_SHOWS, TYPING_STATES };
@@ -11,7 +11,7 @@ export { PRESENCE_SHOWS, TYPING_STATES };
  * The canonical message model. Every connector translates its protocol to and
  * from this union; nothing protocol-specific reaches the actors.
  */
-const id = z.string().min(1).max(ID_MAX);
+const id = z.string().min(1).max(ID_MAX).refine(isWellFormed, NOT_WELL_FORMED);
 
 const base = {
   /** Globally unique id given by the ingress connector (or the platform). */

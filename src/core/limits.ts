@@ -23,3 +23,14 @@ export const DOMAIN_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9
 export const MAX_TEXT = 64 * 1024;
 export const MAX_INLINES = 4096;
 export const MAX_BLOCKS = 1024;
+
+/**
+ * False when `s` holds a lone surrogate. Identifiers go into keys as UTF-8,
+ * where every lone surrogate becomes U+FFFD: two ids that differ only there
+ * would share one idempotency key, and the second message would be taken for
+ * a redelivery of the first. (String.prototype.isWellFormed, ES2024, Node >= 20.)
+ */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+export const NOT_WELL_FORMED = 'contains a lone surrogate (not well-formed Unicode)';

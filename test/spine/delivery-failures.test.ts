@@ -147,6 +147,19 @@ describe('delivery retries, failures and policy', () => {
     }
   });
 
+  it('refuses ids with a lone surrogate instead of taking the second of two for a redelivery of the first', async () => {
+    // As UTF-8 (in keys) both ids read "ls-\uFFFD": the second would have been dropped as a duplicate.
+    for (const id of ['ls-\uD800', 'ls-\uDBFF']) {
+      const r = await ctx.t.hub.ingest(im(id, xmppUser(7), teamsUser(7)));
+      expect(r.outcome).toBe('rejected');
+      expect(r.error?.code).toBe('ENVELOPE_INVALID');
+      expect(r.error?.message).toMatch(/\bid: contains a lone surrogate/);
+    }
+    const emoji = 'ls-\uD83D\uDE00';
+    expect((await ctx.t.hub.ingest(im(emoji, xmppUser(7), teamsUser(7)))).outcome).toBe('accepted');
+    await until(() => deliveredIds().includes(emoji), 10_000, 'emoji id');
+  });
+
   it('keeps message content encrypted in Redis and removes the job once delivered', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));

@@ -61,7 +61,7 @@ function nodes(v: unknown, path = '$', out: Array<[Node, string]> = []): Array<[
 const ODD_VALUES: unknown[] = [
   undefined, null, 0, -1, 1.5, -0, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, true, '', 'x', 'X', [], {}, Object.create(null), new Map(), new Date(0),
   'x'.repeat(ID_MAX + 1), 'x'.repeat(ADDRESS_ID_MAX + 1), 'x'.repeat(TENANT_MAX + 1), 'x'.repeat(NAME_MAX + 1), 'x'.repeat(PRESENCE_STATUS_MAX + 1),
-  'x'.repeat(MAX_TEXT + 1), `${'a'.repeat(DOMAIN_MAX - 4)}.com`, 'Partner.Example', '-x.example', 'a..b', 'x_y.example', 'teamz', 'Bold', 'composing ', 'link', 'mention', 'quote',
+  'x'.repeat(MAX_TEXT + 1), 'm\uD800', '\uDC00', 'ok \uD83D\uDE00', `${'a'.repeat(DOMAIN_MAX - 4)}.com`, 'Partner.Example', '-x.example', 'a..b', 'x_y.example', 'teamz', 'Bold', 'composing ', 'link', 'mention', 'quote',
   { t: 'link', href: 'https://x.example', v: 'x' }, { t: 'link', href: 'javascript:alert(1)', v: 'x' }, { t: 'mention', id: 'u', v: 'U' }, { t: 'pre', v: 'x' }, { t: 'quote', c: [] },
   ['bold', 'bold'], ['bold', 'italic', 'strike', 'code', 'bold'], ['underline'], 'im', 'typing', 'receipt', 'presence', 'reaction', 'file', 'delivered', 'away',
 ];
@@ -158,6 +158,18 @@ describe('isCanonicalEnvelope: the fast check at the door agrees with the envelo
     expect(isCanonicalEnvelope(link)).toBe(false);
     expect(() => parseEnvelope(link)).toThrow(EnvelopeError);
     expect(() => parseEnvelope({ ...base, id: 'x'.repeat(ID_MAX + 1) })).toThrow(/id/);
+  });
+
+  it('leaves an identifier with a lone surrogate to zod, which refuses it; a paired one (an emoji) is fine', () => {
+    const base = { type: 'receipt', id: 'r1', ts: 1, target: 'm1', status: 'delivered', from: { platform: 'teams', id: 'a', domain: 'parley.local' }, to: { platform: 'xmpp', id: 'b@partner.example', domain: 'partner.example' } };
+    expect(isCanonicalEnvelope(base)).toBe(true);
+    const lone = [{ ...base, id: 'r\uD800' }, { ...base, target: '\uDC00m1' }, { ...base, chatId: 'c\uDBFF' }, { ...base, from: { ...base.from, id: 'a\uD83D' } }, { ...base, to: { ...base.to, id: '\uDE00b' } }];
+    for (const env of lone) {
+      expect(isCanonicalEnvelope(env)).toBe(false);
+      expect(() => parseEnvelope(env)).toThrow(/lone surrogate/);
+    }
+    const paired = { ...base, id: 'r\uD83D\uDE00', from: { ...base.from, id: 'a\uD83D\uDE00' } };
+    expect(isCanonicalEnvelope(paired)).toBe(true);
   });
 
   it('takes lists up to their bounds and leaves longer ones to zod, which refuses them', () => {

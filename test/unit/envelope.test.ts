@@ -115,6 +115,21 @@ describe('parseEnvelope rejections', () => {
     expect(e.message).toContain('from.domain');
   });
 
+  it('rejects identifiers with a lone surrogate, naming the field: as UTF-8 in a key it would read as U+FFFD', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...raw('im'), id: 'm\uD800' }, 'id'],
+      [{ ...raw('reaction'), target: 'm\uDFFF' }, 'target'],
+      [{ ...raw('im'), replyTo: '\uDC00' }, 'replyTo'],
+      [{ ...raw('im'), from: { ...alice, id: 'alice\uD800' } }, 'from.id'],
+      [{ ...raw('im'), to: { ...bob, id: '\uDBFFbob@partner.example' } }, 'to.id'],
+    ];
+    for (const [input, field] of cases) {
+      const e = reject(input);
+      expect(e.issues).toEqual([`${field}: contains a lone surrogate (not well-formed Unicode)`]);
+    }
+    expect(parseEnvelope({ ...raw('im'), id: 'm-\uD83D\uDE00' }).id).toBe('m-\uD83D\uDE00');
+  });
+
   it('rejects a bad to.domain naming to.domain', () => {
     const e = reject({ ...raw('typing'), to: { ...bob, domain: 'no_way' } });
     expect(e.issues).toEqual([expect.stringMatching(/^to\.domain: not a valid domain name/)]);
