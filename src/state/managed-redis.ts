@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ParleyError } from '../core/errors.ts';
+import { dieWithParent, reapOnExit } from './die-with-parent.ts';
 
 export interface ManagedRedisOptions {
   binary: string;
@@ -115,13 +116,10 @@ export class ManagedRedis {
       '--maxmemory-policy', 'noeviction', '--pidfile', path.join(dir, 'redis.pid'),
       '--logfile', path.join(dir, 'redis.log'), '--daemonize', 'no',
     ];
-    const child = spawn(this.opts.binary, args, { stdio: 'ignore' });
+    const [cmd, argv] = this.opts.dieWithProcess ? dieWithParent(this.opts.binary, args) : [this.opts.binary, args];
+    const child = spawn(cmd, argv, { stdio: 'ignore' });
     this.child = child;
-    if (this.opts.dieWithProcess) {
-      const reap = (): void => void child.kill('SIGKILL');
-      process.once('exit', reap);
-      child.once('exit', () => process.removeListener('exit', reap));
-    }
+    if (this.opts.dieWithProcess) reapOnExit(child);
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = undefined;

@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/state/managed-redis.ts';
+import { dieWithParent, reapOnExit } from '../../src/state/die-with-parent.ts';
 
 export const SIP_PACKAGES = ['kamailio', 'kamailio-websocket-modules', 'kamailio-presence-modules', 'sip-tester', 'sipsak'] as const;
 const MODULES_DIR = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
@@ -112,9 +113,10 @@ export class Kamailio {
     const cfg = path.join(this.dir, 'kamailio.cfg');
     const check = spawnSync('kamailio', ['-c', '-f', cfg], { encoding: 'utf8' });
     if (check.status !== 0) throw new Error(`kamailio config check failed:\n${check.stderr}`);
-    const child = spawn('kamailio', ['-DD', '-E', '-f', cfg, '-m', String(this.opts.sharedMemoryMb ?? 256), '-M', '16', '-P', path.join(this.dir, 'kamailio.pid'), '-Y', this.dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Never outlives the test or benchmark process: SIGTERM, so that Kamailio stops its worker processes too.
+    const [cmd, args] = dieWithParent('kamailio', ['-DD', '-E', '-f', cfg, '-m', String(this.opts.sharedMemoryMb ?? 256), '-M', '16', '-P', path.join(this.dir, 'kamailio.pid'), '-Y', this.dir], 'SIGTERM');
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    reapOnExit(child, 'SIGTERM');
     this.child = child;
     const keep = (b: Buffer) => {
       this.output += b.toString();

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { dieWithParent, reapOnExit } from '../../src/state/die-with-parent.ts';
 import { freePort } from '../../src/state/managed-redis.ts';
 
 /**
@@ -137,13 +138,12 @@ export async function startProsody(options: ProsodyOptions = {}): Promise<TestPr
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const [cmd = 'prosody', ...args] = [...opts.wrap, 'prosody', '--config', cfg, '-F'];
+    const [first = 'prosody', ...rest] = [...opts.wrap, 'prosody', '--config', cfg, '-F'];
+    // Never outlives the test or benchmark process, however that ends (an uncaught error, a SIGKILL).
+    const [cmd, args] = dieWithParent(first, rest);
     const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, detached: opts.ownSession });
     c.stderr?.on('data', (d: Buffer) => writeFileSync(path.join(dir, 'stderr.log'), d, { flag: 'a' }));
-    // Never outlives the test or benchmark process, however that ends (an uncaught error included).
-    const reap = (): void => void c.kill('SIGKILL');
-    process.once('exit', reap);
-    c.once('exit', () => process.removeListener('exit', reap));
+    reapOnExit(c);
     child = c;
     const startMs = opts.wrap.length > 0 ? 120_000 : 15_000;
     await waitForPort(c2sPort, c, logFile, startMs);
