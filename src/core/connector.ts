@@ -54,7 +54,23 @@ export interface Connector {
   counters?(): Readonly<Record<string, number>>;
   /**
    * Delivers items in order and stops at the first failure: the result array
-   * covers the attempted prefix, every entry ok but possibly the last.
+   * covers the attempted prefix, every entry ok but possibly the last. With
+   * `seq` (see `sequence`) the call may start before earlier calls of the
+   * same sequence have finished.
    */
-  deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]>;
+  deliver(items: readonly DeliveryItem[], seq?: DeliverySequence): Promise<DeliveryResult[]>;
+  /**
+   * Optional: lets one chat's deliveries overlap. Calls made with the same
+   * sequence go on the wire in the order they were made, and once one of
+   * them fails (or its caller marks the sequence broken, say on a timeout)
+   * every later one fails too, retryable, even one whose own write went
+   * through: a chat's order then survives a lost connection. Without it a
+   * chat's deliveries run one at a time.
+   */
+  sequence?(): DeliverySequence;
+}
+
+/** A chat's run of overlapping deliveries; the rest of what it holds is the connector's. */
+export interface DeliverySequence {
+  broken: boolean;
 }

@@ -1,51 +1,26 @@
 import { DelayedError, Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Connector, DeliveryResult } from '../core/connector.ts';
+import type { Connector, DeliveryResult, DeliverySequence } from '../core/connector.ts';
 import { isEphemeral, isStale } from '../core/envelope.ts';
-import { errorInfo, ParleyError, type ErrorInfo } from '../core/errors.ts';
+import { errorInfo, type ErrorInfo } from '../core/errors.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { ContentCipher } from './crypto.ts';
 import type { DelayedJobRef, DeliveryMarks } from './idempotency.ts';
 import { openItems, queueName, type JobPayload, type OutboundItem } from './items.ts';
 import { RecentKeys } from '../core/recent-keys.ts';
 import { KeyedSerializer } from './serial.ts';
+import { byChat, EXPIRED, RequeueError, sameRecipient, SHORT, TIMEOUT, withTimeout, type DispatchEvents, type DispatchPolicy } from './dispatch-contract.ts';
 
-export interface DispatchPolicy {
-  attempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  timeoutMs: number;
-  concurrency: number;
-  stalledIntervalMs: number;
-}
+export { RequeueError, type DispatchEvents, type DispatchPolicy };
 
-/** What the dispatcher reports; the hub turns these into metadata, metrics and error envelopes. */
-export interface DispatchEvents {
-  delivered(connector: string, items: readonly OutboundItem[]): void;
-  retrying(connector: string, item: OutboundItem, attempt: number, error: ErrorInfo, delayMs: number): void;
-  /** Final failure: resolves once the sender has been told (durably). */
-  failed(connector: string, item: OutboundItem, error: ErrorInfo): Promise<void>;
-}
-
-const TIMEOUT: ErrorInfo = { code: 'DELIVERY_TIMEOUT', message: 'Delivery timed out', retryable: true };
-const EXPIRED = new ParleyError('EXPIRED').toInfo();
-const SHORT: ErrorInfo = { code: 'DELIVERY_UNAVAILABLE', message: 'connector returned no result', retryable: true };
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let t: NodeJS.Timeout | undefined;
-  const timer = new Promise<typeof TIMEOUT>((resolve) => {
-    t = setTimeout(() => resolve(TIMEOUT), ms);
-  });
-  return Promise.race([p, timer]).finally(() => clearTimeout(t));
-}
-
-/** Thrown when a job cannot finish now but must not become a dead letter: it goes back to the queue. */
 /** How often a delivery waiting for a disconnected connector looks again. */
 const OFFLINE_RECHECK_MS = 1_000;
 
 /** At most this many items go to a connector in one merged fast-path call. */
 const MERGE_MAX_ITEMS = 1_000;
+/** With a connector that takes sequences, at most this many of a chat's fast-path calls overlap. */
+const OVERLAP_MAX_CALLS = 4;
 
 /** How long after the queue consumer delivered in a chat the fast path checks marks itself again. */
 const QUEUE_QUIET_MS = 60_000;
@@ -67,24 +42,6 @@ interface FastJob {
   handedBack: boolean;
   /** Removal asked for along with the marks of its last chat. */
   dropped: boolean;
-}
-
-export class RequeueError extends Error {
-  override readonly name = 'RequeueError';
-}
-
-function sameRecipient(a: OutboundItem, b: OutboundItem): boolean {
-  return a.env.to.platform === b.env.to.platform && a.env.to.id === b.env.to.id;
-}
-
-function byChat(items: readonly OutboundItem[]): Map<string, OutboundItem[]> {
-  const groups = new Map<string, OutboundItem[]>();
-  for (const item of items) {
-    const list = groups.get(item.chat);
-    if (list) list.push(item);
-    else groups.set(item.chat, [item]);
-  }
-  return groups;
 }
 
 /**
@@ -111,6 +68,8 @@ export class Dispatcher {
   /** Item keys the fast path tried once, with the earliest time for the next try. */
   private readonly triedFast = new Map<string, number>();
   private readonly fastRuns = new Set<Promise<unknown>>();
+  /** Chats whose fast path has deliveries in flight and nothing waiting: told when work arrives. */
+  private readonly wakers = new Map<string, () => void>();
   /** Per chat, fast-path work waiting for the chat's turn (merged into one delivery). */
   private readonly fastWaiting = new Map<string, Array<{ job: FastJob; list: OutboundItem[]; marked: readonly string[]; at: number }>>();
   /** Chats the queue consumer delivered in, and when. */
@@ -148,6 +107,11 @@ export class Dispatcher {
         continue;
       }
       this.fastWaiting.set(chat, [{ job, list, marked, at }]);
+      const wake = this.wakers.get(chat);
+      if (wake) {
+        wake();
+        continue;
+      }
       const run = this.chats
         .run(chat, () => this.drainFast(chat))
         .catch((err: unknown) => this.log.debug({ err, chat }, 'fast path stopped; the queue will deliver the jobs'))
@@ -156,45 +120,89 @@ export class Dispatcher {
     }
   }
 
-  /** Runs in the chat's turn: delivers what waits for it, at most MERGE_MAX_ITEMS per call. */
+  /**
+   * Runs in the chat's turn: delivers what waits for it, at most
+   * MERGE_MAX_ITEMS per call. With a connector that takes sequences, the
+   * next call starts while earlier ones await their confirmation (up to
+   * OVERLAP_MAX_CALLS); their outcomes are handled in call order.
+   */
   private async drainFast(chat: string): Promise<void> {
+    let seq = this.connector.sequence?.();
+    const inflight: Array<Promise<void>> = [];
+    let handled: Promise<void> = Promise.resolve();
+    let failure: unknown;
     for (;;) {
+      if (failure !== undefined) {
+        await Promise.all(inflight);
+        throw failure;
+      }
+      // A broken sequence is done with once its calls are: the next call starts a new one.
+      if (seq?.broken && inflight.length === 0) seq = this.connector.sequence?.();
       const waiting = this.fastWaiting.get(chat);
       if (!waiting || waiting.length === 0) {
         this.fastWaiting.delete(chat);
-        return;
+        if (inflight.length === 0) return;
+        await Promise.race([inflight[0], new Promise<void>((wake) => this.wakers.set(chat, wake))]);
+        this.wakers.delete(chat);
+        continue;
+      }
+      // Without overlap the next call takes whatever waits once the last one is done (one merged call).
+      if (inflight.length >= (seq && !seq.broken ? OVERLAP_MAX_CALLS : 1)) {
+        await inflight[0];
+        continue;
       }
       let n = 0;
       let take = 0;
       while (take < waiting.length && (take === 0 || n + (waiting[take]?.list.length ?? 0) <= MERGE_MAX_ITEMS)) n += waiting[take++]?.list.length ?? 0;
       const entries = waiting.splice(0, take);
-      if (waiting.length === 0) this.fastWaiting.delete(chat);
-      // Jobs this delivery completes are removed in the same Redis call as its marks.
-      const finishing = (): DelayedJobRef[] =>
-        entries
-          .filter(({ job }) => job.remaining === 1 && !job.handedBack)
-          .map(({ job }) => {
-            job.dropped = true;
-            return { queueKey: this.jobs.qualifiedName, jobId: job.jobId };
-          });
-      const delivered = (this.slow.get(chat) ?? 0) === 0 && (await this.deliverChat(entries.flatMap((e) => e.list), true, this.fastMarked(chat, entries), finishing));
-      for (const { job } of entries) {
-        if (!delivered) {
-          // Handed back inside the chat's turn: its jobs reach the queue in order.
-          job.handedBack = true;
-          this.slow.set(chat, (this.slow.get(chat) ?? 0) + 1);
-          this.deferred.add(`${job.jobId}|${chat}`);
-          await this.promote(job.jobId);
-        }
-        if (--job.remaining === 0 && !job.handedBack && !job.dropped) {
-          const removal = this.marks
-            .dropDelayed({ queueKey: this.jobs.qualifiedName, jobId: job.jobId })
-            .catch((err: unknown) => this.log.debug({ err, jobId: job.jobId }, 'delivered job not removed; the consumer will skip it'))
-            .finally(() => this.fastRuns.delete(removal));
-          this.fastRuns.add(removal);
-        }
+      const list = entries.flatMap((e) => e.list);
+      const known = this.fastMarked(chat, entries);
+      // Overlapping only when this call reaches the connector without waiting first (marks to read, stale items to report).
+      const now = Date.now();
+      const overlap = seq !== undefined && !seq.broken && known !== undefined && !list.some((i) => isStale(i.env, now));
+      if (!overlap) await Promise.all(inflight);
+      const delivering = (this.slow.get(chat) ?? 0) === 0 ? this.deliverChat(list, true, known, this.finishing(entries), overlap ? seq : undefined) : Promise.resolve(false);
+      const outcome = Promise.all([delivering, handled]).then(([delivered]) => this.afterFast(chat, entries, delivered));
+      handled = outcome.then(
+        () => void inflight.shift(),
+        (err: unknown) => {
+          inflight.shift();
+          if (seq) seq.broken = true;
+          failure ??= err;
+        },
+      );
+      inflight.push(handled);
+    }
+  }
+
+  /** Jobs a delivery completes are removed in the same Redis call as its marks. */
+  private finishing(entries: ReadonlyArray<{ job: FastJob }>): () => DelayedJobRef[] {
+    return () =>
+      entries
+        .filter(({ job }) => job.remaining === 1 && !job.handedBack)
+        .map(({ job }) => {
+          job.dropped = true;
+          return { queueKey: this.jobs.qualifiedName, jobId: job.jobId };
+        });
+  }
+
+  /** After a fast-path delivery, in call order: jobs handed back to the queue, or done. */
+  private async afterFast(chat: string, entries: ReadonlyArray<{ job: FastJob }>, delivered: boolean): Promise<void> {
+    for (const { job } of entries) {
+      if (!delivered) {
+        // Handed back inside the chat's turn: its jobs reach the queue in order.
+        job.handedBack = true;
+        this.slow.set(chat, (this.slow.get(chat) ?? 0) + 1);
+        this.deferred.add(`${job.jobId}|${chat}`);
+        await this.promote(job.jobId);
       }
-      if (!this.fastWaiting.has(chat)) return;
+      if (--job.remaining === 0 && !job.handedBack && !job.dropped) {
+        const removal = this.marks
+          .dropDelayed({ queueKey: this.jobs.qualifiedName, jobId: job.jobId })
+          .catch((err: unknown) => this.log.debug({ err, jobId: job.jobId }, 'delivered job not removed; the consumer will skip it'))
+          .finally(() => this.fastRuns.delete(removal));
+        this.fastRuns.add(removal);
+      }
     }
   }
 
@@ -313,7 +321,7 @@ export class Dispatcher {
    * stops at once (false: the queue takes over); otherwise it retries with
    * backoff. True when every item is delivered or finally failed.
    */
-  private async deliverChat(list: OutboundItem[], fast: boolean, known?: ReadonlySet<string>, finishing?: () => DelayedJobRef[]): Promise<boolean> {
+  private async deliverChat(list: OutboundItem[], fast: boolean, known?: ReadonlySet<string>, finishing?: () => DelayedJobRef[], seq?: DeliverySequence): Promise<boolean> {
     const done = known ? list.map((i) => known.has(i.key) || this.recentKeys.has(i.key)) : await this.marks.delivered(list.map((i) => i.key));
     let pending = list.filter((_, i) => !done[i]);
     const notBefore = pending[0] ? this.triedFast.get(pending[0].key) : undefined;
@@ -333,17 +341,20 @@ export class Dispatcher {
       }
       let results: DeliveryResult[] | typeof TIMEOUT;
       const batch = pending.map((i) => ({ key: i.key, env: i.env, attempt }));
-      const call = this.connector.deliver(batch);
+      const call = this.connector.deliver(batch, seq);
       try {
         results = await withTimeout(call, this.policy.timeoutMs);
       } catch (err) {
         results = [{ ok: false, error: errorInfo(err) }];
       }
-      // A call that timed out may still complete: never overlap it with the retry.
+      // A call that timed out may still complete: never overlap it with the retry (nor the chat's later calls with it).
+      if (results === TIMEOUT && seq) seq.broken = true;
       if (results === TIMEOUT) await withTimeout(call.catch(() => undefined), this.policy.timeoutMs);
       const list: DeliveryResult[] = Array.isArray(results) ? results : [{ ok: false, error: TIMEOUT }];
       let ok = 0;
       while (ok < list.length && ok < pending.length && list[ok]?.ok) ok++;
+      // The chat's later calls in the sequence must not go through once this one did not (a timeout included).
+      if (seq && ok < pending.length) seq.broken = true;
       if (ok > 0) {
         const sent = pending.slice(0, ok);
         await this.marks.mark(

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { XmppConfig } from '../../config/xmpp-schema.ts';
 import type { Platform } from '../../core/address.ts';
-import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, HubPort } from '../../core/connector.ts';
+import type { Connector, ConnectorStatus, DeliveryItem, DeliveryResult, DeliverySequence, HubPort } from '../../core/connector.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { ParleyError, errorInfo } from '../../core/errors.ts';
 import { parseJid, type Addressing } from './addressing.ts';
@@ -16,6 +16,7 @@ import { toFragment, toStanzas, type OutboundContext } from './outbound.ts';
 import { PresenceCoalescer } from './presence-coalescer.ts';
 import { ReturnPaths } from './return-paths.ts';
 import { Rooms } from './rooms.ts';
+import { WriteSequence } from './sequence.ts';
 import { DomainRateLimit } from './rate-limit.ts';
 import { conditionFor, errorReply, type ErrorType, type StanzaCondition } from './stanza-errors.ts';
 import { XmppState } from './state.ts';
@@ -45,7 +46,7 @@ function approxSize(el: Element | string, budget: number): number {
   return n;
 }
 
-type Counter = 'stanzasIn' | 'stanzasOut' | 'deliverCalls' | 'rejected' | 'rateLimited' | 'oversized' | 'presenceIn' | 'presenceForwarded' | 'probes';
+type Counter = 'stanzasIn' | 'stanzasOut' | 'deliverCalls' | 'overlappedCalls' | 'rejected' | 'rateLimited' | 'oversized' | 'presenceIn' | 'presenceForwarded' | 'probes';
 
 /**
  * Parley on XMPP: a component of a standard XMPP server (which does TLS and
@@ -71,7 +72,7 @@ export class XmppConnector implements Connector {
   private hub: HubPort | undefined;
   private log: Logger | undefined;
   private readonly counts: Record<Counter, number> = {
-    stanzasIn: 0, stanzasOut: 0, deliverCalls: 0, rejected: 0, rateLimited: 0, oversized: 0, presenceIn: 0, presenceForwarded: 0, probes: 0,
+    stanzasIn: 0, stanzasOut: 0, deliverCalls: 0, overlappedCalls: 0, rejected: 0, rateLimited: 0, oversized: 0, presenceIn: 0, presenceForwarded: 0, probes: 0,
   };
 
   constructor(private readonly opts: XmppConnectorOptions) {
@@ -161,7 +162,20 @@ export class XmppConnector implements Connector {
     return Promise.all([this.link.waitOnline(ms), this.roomsLink?.waitOnline(ms)]).then(() => undefined);
   }
 
-  async deliver(items: readonly DeliveryItem[]): Promise<DeliveryResult[]> {
+  /** A chat's deliveries may overlap: each waits for the writes of the ones before it, not for their confirmation. */
+  sequence(): WriteSequence {
+    return new WriteSequence();
+  }
+
+  deliver(items: readonly DeliveryItem[], seq?: DeliverySequence): Promise<DeliveryResult[]> {
+    if (!(seq instanceof WriteSequence)) return this.deliverNow(items);
+    const domain = this.rooms ? this.cfg.roomsDomain : undefined;
+    const rooms = domain !== undefined && items.some((i) => i.env.to.domain === domain || i.env.from.domain === domain);
+    if (seq.inFlight > 0) this.counts.overlappedCalls++;
+    return seq.run(rooms, (wrote) => this.deliverNow(items, seq, wrote));
+  }
+
+  private async deliverNow(items: readonly DeliveryItem[], seq?: WriteSequence, wrote?: () => void): Promise<DeliveryResult[]> {
     const link = this.link;
     if (!link) return [{ ok: false, error: new ParleyError('DELIVERY_UNAVAILABLE', 'connector not started').toInfo() }];
     try {
@@ -197,7 +211,12 @@ export class XmppConnector implements Connector {
         if (!this.roomsLink?.online) await this.roomsLink?.waitOnline(this.cfg.offlineWaitMs);
         await this.rooms.deliver(roomItems);
       }
+      if (seq && fragment) {
+        seq.stream ??= link.stream;
+        if (seq.stream !== link.stream) throw new ParleyError('DELIVERY_UNAVAILABLE', "XMPP stream replaced under the chat's earlier deliveries");
+      }
       const writing = fragment ? link.write(fragment) : undefined;
+      wrote?.();
       // Not kept while the server's confirmation is awaited (see ComponentLink.write).
       fragment = '';
       await Promise.all([this.state.storePresence(presence), writing]);

@@ -53,6 +53,7 @@ export class ComponentLink {
   private timer: NodeJS.Timeout | undefined;
   private onlineWaiters: Waiter[] = [];
   private pingSeq = 0;
+  private streams = 0;
   private readonly window: WriteWindow;
   private readonly pings = new Map<string, Waiter>();
   /** Counters for metrics: parse errors, oversize streams, reconnects; writes the server confirmed and the time they waited for it. */
@@ -68,6 +69,11 @@ export class ComponentLink {
 
   get online(): boolean {
     return this.state.state === 'up';
+  }
+
+  /** Which stream is up: it changes with every reconnect (writes on different streams are not ordered). */
+  get stream(): number {
+    return this.streams;
   }
 
   async start(): Promise<void> {
@@ -234,6 +240,7 @@ export class ComponentLink {
     });
     e.on('online', () => {
       handshakeDone = true;
+      this.streams++;
       this.attempt = 0;
       this.setState('up');
       this.opts.log.info({ domain: this.opts.domain, service: this.opts.service }, 'XMPP component stream up');
